@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The myrmex command framework.
+ *
+ * Every verb lives in its own src/cli/cmd-<verb>.c and registers itself:
+ *
+ *         static int cmd_tag(mx_cli *cli, int argc, char **argv) { ... }
+ *         MX_CLI_COMMAND(tag, "tag", cmd_tag, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+ *                        "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+ *
+ * Names may have several words ("image mount", "system check"); the dispatcher picks the
+ * longest registered name that matches the words after the global options. Aliases
+ * (MX_CLI_ALIAS) map another name onto a registered one ("image ls" -> "images").
+ *
+ * A handler gets argv with argv[0] = the command's name and returns the process's exit
+ * code: 0, 1 for failures (mx_cli_fail/mx_cli_error print "myrmex: error: ..."), 2 for
+ * usage errors (mx_cli_usage_error prints the usage line too), 125 for failures of `run`
+ * before the container's own process started.
+ */
+#ifndef MX_CLI_H
+#define MX_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <myrmex/error.h>
+#include <myrmex/log.h>
+#include <myrmex/progress.h>
+
+#define MX_CLI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct mx_store mx_store;
+typedef struct mx_cli mx_cli;
+
+typedef int (*mx_cli_handler)(mx_cli *cli, int argc, char **argv);
+
+typedef struct mx_cli_command {
+        const char *name; /* "images", "image mount" */
+        mx_cli_handler handler;
+        const char *usage;    /* what follows the name in the usage line: "[OPTIONS] IMAGE" */
+        const char *summary;  /* one line for `myrmex --help` */
+        const char *alias_of; /* set for aliases; handler is then NULL */
+        struct mx_cli_command *next;
+} mx_cli_command;
+
+void mx_cli_register(mx_cli_command *cmd);
+
+#define MX_CLI_COMMAND(ident, name_, handler_, usage_, summary_)               \
+        static mx_cli_command mx_cli_cmd_##ident = {                           \
+                .name = (name_),                                               \
+                .handler = (handler_),                                         \
+                .usage = (usage_),                                             \
+                .summary = (summary_),                                         \
+        };                                                                     \
+        __attribute__((constructor)) static void mx_cli_register_##ident(void) \
+        {                                                                      \
+                mx_cli_register(&mx_cli_cmd_##ident);                          \
+        }
+
+/* Another name for a registered command: MX_CLI_ALIAS(image_ls, "image ls", "images"). */
+#define MX_CLI_ALIAS(ident, name_, target_)                                          \
+        static mx_cli_command mx_cli_alias_##ident = {                               \
+                .name = (name_),                                                     \
+                .alias_of = (target_),                                               \
+        };                                                                           \
+        __attribute__((constructor)) static void mx_cli_register_alias_##ident(void) \
+        {                                                                            \
+                mx_cli_register(&mx_cli_alias_##ident);                              \
+        }
+
+typedef struct mx_cli_progress mx_cli_progress;
+
+/* The context every handler gets. */
+struct mx_cli {
+        const char *root;          /* --root, else $MYRMEX_ROOT, else NULL (the default) */
+        mx_log_level log_level;    /* after --log-level / -v */
+        bool log_json;             /* --log-format json */
+        const mx_cli_command *cmd; /* the command being run */
+        bool stdout_tty;
+        bool stderr_tty;
+        mx_store *store;           /* opened on first mx_cli_store() */
+        mx_cli_progress *progress; /* created on first mx_cli_progress_cb use */
+        int exit_code;             /* set by mx_cli_getopt when it asks the handler to stop */
+};
+
+/* ---- errors and usage ------------------------------------------------------------------ */
+
+/* Print "myrmex: error: <chain>" and return 1. Frees nothing; err may be NULL. */
+int mx_cli_error(mx_cli *cli, const mx_error *err);
+/* Print "myrmex: error: <fmt>: <chain>" (": <chain>" only when err is non-NULL), return 1. */
+int mx_cli_fail(mx_cli *cli, const mx_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Same with an explicit exit code (125 for `run`). */
+int mx_cli_fail_code(mx_cli *cli, int code, const mx_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Print "myrmex: error: <fmt>" and the usage line of the current command; return 2. */
+int mx_cli_usage_error(mx_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "myrmex: warning: <fmt>" on stderr. */
+void mx_cli_warn(mx_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the full help of the current command on stdout. */
+void mx_cli_print_usage(mx_cli *cli, FILE *f);
+
+/*
+ * getopt_long over a verb's arguments with --help (and -h unless the verb claims 'h')
+ * handled. Returns the option like getopt_long, -1 at the end, or MX_CLI_OPT_EXIT after
+ * printing the help (cli->exit_code = 0) or a usage error (cli->exit_code = 2); the handler
+ * then returns cli->exit_code. Long options need no help entry; it is added here.
+ * Use a '+' at the start of shortopts to stop at the first non-option (run, exec).
+ */
+#define MX_CLI_OPT_EXIT (-1000)
+int mx_cli_getopt(mx_cli *cli, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts);
+
+/* Check the number of positional arguments left after getopt; prints a usage error. */
+int mx_cli_want_args(mx_cli *cli, int argc, int min, int max);
+
+/* ---- the store ------------------------------------------------------------------------- */
+
+/* Open the store (cli->root) on first use. On failure fills err and returns < 0. */
+int mx_cli_store(mx_cli *cli, mx_store **out, mx_error **err);
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+/* Docker's human sizes: base 1000, "%.*g" with precision significant digits ("1.24MB"). */
+void mx_cli_human_size(char *buf, size_t len, double size, int precision);
+/* Docker's relative time of a past instant: "2 hours ago", "Less than a second ago". */
+void mx_cli_human_since(char *buf, size_t len, time_t when, time_t now);
+/* Docker's duration words without " ago": "About an hour", "3 days". */
+void mx_cli_human_duration(char *buf, size_t len, int64_t seconds);
+/* Go's time.Time.String() of a UTC instant: "2021-12-30 19:19:41 +0000 UTC". */
+void mx_cli_go_time(char *buf, size_t len, time_t when);
+/* RFC 3339 parse ("2021-12-30T19:19:41.123456789Z", offsets too). Returns 0 on success. */
+int mx_cli_parse_rfc3339(const char *s, time_t *out);
+
+/* A Docker-like table: columns padded to their widest cell plus 3, at least 10 wide. */
+typedef struct mx_table mx_table;
+mx_table *mx_table_new(void);
+/* Add a row of n cells (copied). The first row is usually the header. */
+void mx_table_add(mx_table *t, const char *const *cells, size_t n);
+/* Add a row from one string whose cells are separated by '\t'. */
+void mx_table_add_tabbed(mx_table *t, const char *line);
+void mx_table_print(mx_table *t, FILE *f);
+void mx_table_free(mx_table *t);
+
+/*
+ * A listing's output: rows are JSON objects with Docker's field names; --format picks
+ * "table" (the command's default template), "json" (one compact object per line, sorted
+ * keys) or a Go-style template ("{{.ID}}", "table {{.ID}}\t{{.Size}}", "{{json .Labels}}").
+ * headers maps field names to column titles for table templates ({"ID": "IMAGE ID"}); fields
+ * without one get their name upper-cased.
+ */
+typedef struct mx_formatter mx_formatter;
+/* Returns NULL and fills err when the template does not parse. */
+mx_formatter *mx_formatter_new(const char *format, const char *default_table, const json_t *headers,
+                               mx_error **err);
+/* Print (or buffer, for tables) one row. Returns < 0 with err when a template fails. */
+int mx_formatter_row(mx_formatter *f, const json_t *row, mx_error **err);
+/* Flush buffered table output; prints the header even without rows. */
+void mx_formatter_end(mx_formatter *f);
+void mx_formatter_free(mx_formatter *f);
+
+/* Render one template against one value into a malloc'ed string. */
+int mx_template_render(char **out, const char *tmpl, const json_t *value, mx_error **err);
+
+/* Print JSON pretty (Docker's inspect style: 4 spaces) followed by a newline. */
+void mx_cli_print_json(FILE *f, const json_t *j);
+
+/* ---- progress -------------------------------------------------------------------------- */
+
+/* The callback to hand to library calls with userdata = cli: bars on a terminal (stderr),
+ * plain lines otherwise. Call mx_cli_progress_end() when the operation returns. */
+void mx_cli_progress_cb(const mx_progress_event *event, void *userdata);
+void mx_cli_progress_end(mx_cli *cli);
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+/* Abort-on-OOM allocation (allowed in the CLI only). */
+void *mx_cli_xmalloc(size_t n);
+char *mx_cli_xstrdup(const char *s);
+char *mx_cli_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Shorten "sha256:<hex>" to 12 hex characters (no prefix) into buf, as Docker shows IDs. */
+const char *mx_cli_short_id(char *buf, size_t len, const char *id);
+
+#endif
