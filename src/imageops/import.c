@@ -63,10 +63,9 @@ static void *feed_thread(void *arg)
         archive_read_support_format_raw(a);
         if (archive_read_open_fd(a, f->in_fd, CHUNK) != ARCHIVE_OK ||
             archive_read_next_header(a, &e) != ARCHIVE_OK) {
-                f->code = mx_error_set(&f->err, MX_EFORMAT, MX_D_IMAGE, 0,
-                                       "read root filesystem archive: %s",
-                                       archive_error_string(a) ? archive_error_string(a)
-                                                               : "empty input");
+                f->code = mx_error_set(
+                        &f->err, MX_EFORMAT, MX_D_IMAGE, 0, "read root filesystem archive: %s",
+                        archive_error_string(a) ? archive_error_string(a) : "empty input");
                 goto out;
         }
         for (;;) {
@@ -270,8 +269,8 @@ int mx_images_import(mx_store *s, int fd, const char *ref, const mx_images_impor
                 return mx_error_wrap(err, MX_D_IMAGE, "import");
         if (opts && opts->message)
                 comment = strdup(opts->message);
-        else if (asprintf(&comment, "Imported from %s",
-                          opts && opts->source ? opts->source : "-") < 0)
+        else if (asprintf(&comment, "Imported from %s", opts && opts->source ? opts->source : "-") <
+                 0)
                 comment = NULL;
         if (!comment)
                 return mx_error_oom(err);

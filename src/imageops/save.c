@@ -191,8 +191,7 @@ static int add_dir(save_ctx *c, const char *name, mx_error **err)
         return 0;
 }
 
-static int add_blob(save_ctx *c, const char *name, const char *digest, int64_t size,
-                    mx_error **err)
+static int add_blob(save_ctx *c, const char *name, const char *digest, int64_t size, mx_error **err)
 {
         entry *e = add_entry(c, name, err);
 
@@ -318,8 +317,7 @@ static int write_blob(save_ctx *c, struct archive *a, const entry *e, mx_error *
                         return mx_error_errno(err, MX_D_SYS, "read blob '%s'", e->digest);
                 if (n == 0 || done + n > e->size)
                         return mx_error_set(err, MX_ECORRUPT, MX_D_IMAGE, 0,
-                                            "blob '%s' changed size while it was saved",
-                                            e->digest);
+                                            "blob '%s' changed size while it was saved", e->digest);
                 if (archive_write_data(a, chunk, (size_t)n) != n)
                         return write_fail(a, err, e->name);
                 done += n;
@@ -462,8 +460,7 @@ static int plan_docker(save_ctx *c, mx_error **err)
                 }
                 json_object_set_new(ent, "RepoTags", tags);
                 json_object_set_new(ent, "Layers", layers);
-                MX_STRV_FOREACH(ref_s, si->refs)
-                {
+                MX_STRV_FOREACH (ref_s, si->refs) {
                         cleanup(mx_ref_freep) mx_ref *ref = NULL;
                         const char *fam, *colon;
                         json_t *repo;
@@ -549,8 +546,7 @@ static int oci_index_add(mx_index *idx, save_image *si, int64_t man_size, mx_err
                 mx_descriptor_clear(&d);
                 return r;
         }
-        MX_STRV_FOREACH(ref_s, si->refs)
-        {
+        MX_STRV_FOREACH (ref_s, si->refs) {
                 cleanup(mx_ref_freep) mx_ref *ref = NULL;
 
                 r = mx_ref_parse(&ref, ref_s, err);
@@ -776,8 +772,8 @@ static int save_oci_dir(save_ctx *c, const char *dir, mx_error **err)
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < old->n_manifests; i++) {
-                        const char *on = mx_kv_get(old->manifests[i].annotations,
-                                                   MX_ANNOTATION_REF_NAME);
+                        const char *on =
+                                mx_kv_get(old->manifests[i].annotations, MX_ANNOTATION_REF_NAME);
                         bool replaced = false;
 
                         for (size_t j = 0; j < idx->n_manifests && !replaced; j++) {
@@ -818,8 +814,8 @@ static int save_oci_dir(save_ctx *c, const char *dir, mx_error **err)
         if (r < 0)
                 return r;
         if (!mx_fs_exists(layout_path)) {
-                r = mx_fs_write_atomic(layout_path, oci_layout_json, strlen(oci_layout_json),
-                                       0644, err);
+                r = mx_fs_write_atomic(layout_path, oci_layout_json, strlen(oci_layout_json), 0644,
+                                       err);
                 if (r < 0)
                         return r;
         }
