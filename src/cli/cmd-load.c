@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* myrmex load [-i FILE] [-q]: load images from an archive (stdin without -i). */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <myrmex/images.h>
