@@ -239,16 +239,45 @@ int mx_images_unpack(mx_store *s, const char *image, mx_progress_cb progress, vo
 
 /* ---- mounts ------------------------------------------------------------------------------ */
 
+/* Unescape the octal escapes (\040) of a /proc/self/mountinfo field in place. */
+static void unescape_mountinfo(char *s)
+{
+        char *w = s;
+
+        for (char *r = s; *r; r++) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+                    r[3] >= '0' && r[3] <= '7') {
+                        *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 3;
+                } else {
+                        *w++ = *r;
+                }
+        }
+        *w = '\0';
+}
+
+/* 1 when something is mounted at path (bind mounts of the same filesystem included). */
 static int is_mountpoint(const char *path)
 {
-        cleanup_free char *parent = NULL;
-        struct stat a, b;
+        cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+        cleanup_free char *line = NULL;
+        size_t cap = 0;
 
-        if (asprintf(&parent, "%s/..", path) < 0)
+        if (!f)
                 return 0;
-        if (stat(path, &a) < 0 || stat(parent, &b) < 0)
-                return 0;
-        return a.st_dev != b.st_dev;
+        while (getline(&line, &cap, f) > 0) {
+                char *save = NULL, *tok = strtok_r(line, " ", &save);
+
+                /* fields: id parent major:minor root mount-point ... */
+                for (int i = 0; tok && i < 4; i++)
+                        tok = strtok_r(NULL, " ", &save);
+                if (!tok)
+                        continue;
+                unescape_mountinfo(tok);
+                if (strcmp(tok, path) == 0)
+                        return 1;
+        }
+        return 0;
 }
 
 static int mount_lock(mx_store *s, const char *id, int *fd_out, mx_error **err)
@@ -392,14 +421,24 @@ static int unmount_one(mx_store *s, const char *id, int force, mx_error **err)
                 r = mountpoint_of(s, id, &mp, err);
         if (r < 0)
                 return r;
+        r = mx_store_image_mount_ref(s, id, 0, &count, err);
+        if (r < 0)
+                return r;
+        if (count <= 0)
+                return mx_error_set(err, MX_EINVAL, MX_D_IMAGE, 0, "image '%s' is not mounted", id);
+        /* The view goes before the last count does: a failure (or a crash) in between
+         * leaves a count without a view, never a view that rmi could pull layers from. */
+        if (force || count == 1) {
+                r = drop_view(mp, err);
+                if (r < 0)
+                        return r;
+                mx_fault_point("imageops-unmount-dropped");
+        }
         do {
                 r = mx_store_image_mount_ref(s, id, -1, &count, err);
                 if (r < 0)
                         return r;
         } while (force && count > 0);
-        mx_fault_point("imageops-unmount-counted");
-        if (count == 0)
-                return drop_view(mp, err);
         return 0;
 }
 
