@@ -509,6 +509,7 @@ MX_TEST(manifest_convert_refuses_what_docker_cannot_hold)
 {
         mx_manifest *m = NULL, *c = NULL;
         mx_error *err = NULL;
+        char *out = NULL;
         size_t len;
         char *data = fmt_slurp(D "oci-manifest-zstd.json", &len);
 
@@ -527,10 +528,12 @@ MX_TEST(manifest_convert_refuses_what_docker_cannot_hold)
         /* Nor can a Docker manifest carry a subject. */
         free(m->media_type);
         m->media_type = strdup(MX_MT_DOCKER_MANIFEST);
-        ASSERT_ERR(mx_manifest_to_json(&data, NULL, m, &err), MX_EUNSUPPORTED);
+        ASSERT_ERR(mx_manifest_to_json(&out, NULL, m, &err), MX_EUNSUPPORTED);
         ASSERT_ERROR(err, MX_EUNSUPPORTED, MX_D_IMAGE, "'artifactType'");
+        ASSERT_NULL(out);
         mx_manifest_free(m);
         mx_error_free(err);
+        free(data);
 }
 
 /* ---- indexes ---- */
