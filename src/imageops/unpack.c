@@ -84,19 +84,27 @@ static void run_job(job *j)
                 (void)mx_fs_rm_rf(j->tmp_dir, NULL);
                 return;
         }
+}
+
+/* Rename a finished layer into place, in the calling (main) thread and in layer order, so
+ * the fault points are reached in the same order on every run. */
+static int place_job(job *j, mx_error **err)
+{
         mx_fault_point("imageops-unpack-layer-written");
         if (rename(j->tmp_dir, j->final_dir) < 0) {
                 /* Another process got there first: its directory is complete (it is
                  * renamed only when whole), so ours is surplus. */
                 if (errno != EEXIST && errno != ENOTEMPTY) {
-                        j->code = mx_error_errno(&j->err, MX_D_SYS, "rename '%s' to '%s'",
-                                                 j->tmp_dir, j->final_dir);
+                        int r = mx_error_errno(err, MX_D_SYS, "rename '%s' to '%s'", j->tmp_dir,
+                                               j->final_dir);
+
                         (void)mx_fs_rm_rf(j->tmp_dir, NULL);
-                        return;
+                        return r;
                 }
                 (void)mx_fs_rm_rf(j->tmp_dir, NULL);
         }
         mx_fault_point("imageops-unpack-layer-renamed");
+        return 0;
 }
 
 static void *worker(void *arg)
@@ -206,6 +214,13 @@ static int unpack_record(mx_store *s, const mx_image_record *rec, mx_progress_cb
                 }
         }
         for (size_t i = 0; i < p.n; i++) {
+                if (p.jobs[i].adopted)
+                        continue;
+                r = place_job(&p.jobs[i], err);
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t i = 0; i < p.n; i++) {
                 job *j = &p.jobs[i];
 
                 r = mx_store_layer_set_unpacked(s, j->chain_id, (int64_t)j->info.uncompressed_size,
@@ -214,6 +229,10 @@ static int unpack_record(mx_store *s, const mx_image_record *rec, mx_progress_cb
                         goto out;
         }
 out:
+        /* Unpacked but not placed (another layer failed): not worth keeping in tmp/. */
+        for (size_t i = 0; r < 0 && i < p.n; i++)
+                if (p.jobs[i].tmp_dir)
+                        (void)mx_fs_rm_rf(p.jobs[i].tmp_dir, NULL);
         jobs_free(p.jobs, p.n);
         return r;
 }
