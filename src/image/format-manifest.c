@@ -28,7 +28,7 @@ static int resolve_media_type(const char **effective, const json_t *j, const cha
         char buf[DECLARED_MAX], ex[MX_EXCERPT_MAX], ex2[MX_EXCERPT_MAX];
         const char *decl = mx_image__declared(buf, sizeof(buf), declared);
         const char *what = want_index ? "an index" : "a manifest";
-        char *in_doc = NULL;
+        cleanup_free char *in_doc = NULL;
         const char *mt;
         int r;
 
@@ -55,8 +55,6 @@ static int resolve_media_type(const char **effective, const json_t *j, const cha
         if (r < 0)
                 return r;
         if (in_doc) {
-                cleanup_free char *owned = in_doc;
-
                 if (is_schema1(in_doc))
                         return mx_image__field_error(err, MX_EUNSUPPORTED, doc, "mediaType",
                                                      "Docker schema 1 ('%s') is not supported",

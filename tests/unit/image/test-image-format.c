@@ -169,6 +169,9 @@ MX_TEST(descriptor_set_refuses_bad_values)
                 MX_EINVAL);
         ASSERT_ERROR(err, MX_EINVAL, MX_D_IMAGE, "'size'");
         ASSERT_NULL(d.digest); /* untouched on failure */
+        ASSERT_ERR(mx_descriptor_copy(&d, NULL, &err), MX_EINVAL);
+        ASSERT_ERROR(err, MX_EINVAL, MX_D_IMAGE, "copy descriptor");
+        ASSERT_NULL(d.media_type);
         mx_error_free(err);
 }
 
