@@ -855,7 +855,7 @@ static int whiteout(struct unpack *u, const char *path, const char *dirpath, con
 {
         cleanup_close int dfd = -1;
         bool opaque = strcmp(name, ".wh..opq") == 0;
-        const char *hidden = name + 4;
+        const char *hidden = name;
 
         if (!opaque && strncmp(name, ".wh.", 4) == 0)
                 return 0; /* other ".wh..wh.*" metadata (aufs hardlink dirs): not content */
