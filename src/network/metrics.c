@@ -397,6 +397,16 @@ int mx_metrics_sample_pid(mx_metrics_sample *out, int pid, const char *cgroup_ro
         return 0;
 }
 
+/* Two decimals, half away from zero (no libm needed). */
+static double round2(double v)
+{
+        double s = v * 100.0;
+
+        if (isnan(s) || s > 9e15 || s < -9e15)
+                return v;
+        return (double)(long long)(s < 0 ? s - 0.5 : s + 0.5) / 100.0;
+}
+
 static double clamp01(double v)
 {
         if (isnan(v) || v < 0)
@@ -426,7 +436,7 @@ double mx_metrics_performance_score(double cpu_percent, double cpu_capacity_perc
                 score = 0;
         if (score > 100)
                 score = 100;
-        return round(score * 100) / 100;
+        return round2(score);
 }
 
 static uint64_t host_memory(void)
@@ -474,7 +484,7 @@ void mx_metrics_compute(mx_container_metrics *out, const mx_metrics_sample *prev
                 cpu = cpu_delta / sys_delta * (double)(cur->online_cpus ? cur->online_cpus : 1) *
                       100.0;
         }
-        m.cpu_usage_percent = round(cpu * 100) / 100;
+        m.cpu_usage_percent = round2(cpu);
         limit = cur->memory_limit;
         if (!limit)
                 limit = ctx && ctx->host_memory ? ctx->host_memory : host_memory();
