@@ -233,6 +233,18 @@ const char *mx_registry__client_host(mx_registry_client *c)
 
 /* ---- small parsers ---- */
 
+void mx_registry__lift_http(mx_error **err)
+{
+        if (!err || !*err || (*err)->http_status)
+                return;
+        for (const mx_error *e = (*err)->cause; e; e = e->cause) {
+                if (e->http_status) {
+                        mx_error_set_http(err, e->http_status);
+                        return;
+                }
+        }
+}
+
 long mx_registry__parse_retry_after(const char *value)
 {
         uint64_t v;

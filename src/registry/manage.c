@@ -165,8 +165,11 @@ int mx_manage_container_registry(const char *operation, const char *image_name,
         if (!o || !res)
                 return mx_error_oom(err);
         r = manage(operation, image_name, registry_url, o, res, err);
-        if (r < 0)
-                return mx_error_wrap(err, MX_D_REGISTRY, "%s '%s'", operation, image_name);
+        if (r < 0) {
+                r = mx_error_wrap(err, MX_D_REGISTRY, "%s '%s'", operation, image_name);
+                mx_registry__lift_http(err);
+                return r;
+        }
         text = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!text)
                 return mx_error_oom(err);

@@ -467,7 +467,10 @@ int mx_registry_pull(mx_store *s, const char *ref, const mx_registry_opts *opts,
                 return mx_error_set(err, MX_EINVAL, MX_D_REGISTRY, 0,
                                     "pull: no store or reference");
         r = pull_impl(s, ref, opts ? opts : &dflt, out, err);
-        if (r < 0)
-                return mx_error_wrap(err, MX_D_REGISTRY, "pull '%s'", ref);
+        if (r < 0) {
+                r = mx_error_wrap(err, MX_D_REGISTRY, "pull '%s'", ref);
+                mx_registry__lift_http(err);
+                return r;
+        }
         return 0;
 }

@@ -177,8 +177,11 @@ int mx_registry_push(mx_store *s, const char *image, const char *dest, const mx_
         if (!s || !image)
                 return mx_error_set(err, MX_EINVAL, MX_D_REGISTRY, 0, "push: no store or image");
         r = push_impl(s, image, dest, opts ? opts : &dflt, out, err);
-        if (r < 0)
-                return mx_error_wrap(err, MX_D_REGISTRY, "push '%s'", dest ? dest : image);
+        if (r < 0) {
+                r = mx_error_wrap(err, MX_D_REGISTRY, "push '%s'", dest ? dest : image);
+                mx_registry__lift_http(err);
+                return r;
+        }
         return 0;
 }
 
@@ -536,7 +539,10 @@ int mx_registry_copy(const char *src, const char *dst, const mx_registry_opts *o
         if (!src || !dst)
                 return mx_error_set(err, MX_EINVAL, MX_D_REGISTRY, 0, "copy: no source or target");
         r = copy_impl(src, dst, opts ? opts : &dflt, out, err);
-        if (r < 0)
-                return mx_error_wrap(err, MX_D_REGISTRY, "copy '%s' to '%s'", src, dst);
+        if (r < 0) {
+                r = mx_error_wrap(err, MX_D_REGISTRY, "copy '%s' to '%s'", src, dst);
+                mx_registry__lift_http(err);
+                return r;
+        }
         return 0;
 }

@@ -243,6 +243,9 @@ int mx_registry__status_error(const mx_reg_req *req, const char *what, mx_error 
 /* The first error code of a registry error body ("MANIFEST_UNKNOWN"), or NULL; into buf. */
 const char *mx_registry__error_code(const char *body, size_t len, char *buf, size_t bufsize);
 
+/* Copy the first HTTP status found down the chain onto the outermost node (after a wrap). */
+void mx_registry__lift_http(mx_error **err);
+
 /* Parse a Link header's next URL (`<url>; rel="next"`); caller frees; NULL when none. */
 char *mx_registry__link_next(const char *link);
 
