@@ -30,10 +30,10 @@
 #include <myrmex/error.h>
 #include <myrmex/log.h>
 #include <myrmex/progress.h>
+#include <myrmex/store.h>
 
 #define MX_CLI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-typedef struct mx_store mx_store;
 typedef struct mx_cli mx_cli;
 
 typedef int (*mx_cli_handler)(mx_cli *cli, int argc, char **argv);
@@ -49,16 +49,16 @@ typedef struct mx_cli_command {
 
 void mx_cli_register(mx_cli_command *cmd);
 
-#define MX_CLI_COMMAND(ident, name_, handler_, usage_, summary_)               \
-        static mx_cli_command mx_cli_cmd_##ident = {                           \
-                .name = (name_),                                               \
-                .handler = (handler_),                                         \
-                .usage = (usage_),                                             \
-                .summary = (summary_),                                         \
-        };                                                                     \
-        __attribute__((constructor)) static void mx_cli_register_##ident(void) \
-        {                                                                      \
-                mx_cli_register(&mx_cli_cmd_##ident);                          \
+#define MX_CLI_COMMAND(ident, name_, handler_, usage_, summary_)                   \
+        static mx_cli_command mx_cli_cmd_##ident = {                               \
+                .name = (name_),                                                   \
+                .handler = (handler_),                                             \
+                .usage = (usage_),                                                 \
+                .summary = (summary_),                                             \
+        };                                                                         \
+        __attribute__((constructor)) static void mx_cli_cmd_register_##ident(void) \
+        {                                                                          \
+                mx_cli_register(&mx_cli_cmd_##ident);                              \
         }
 
 /* Another name for a registered command: MX_CLI_ALIAS(image_ls, "image ls", "images"). */
@@ -185,5 +185,41 @@ char *mx_cli_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 
 /* Shorten "sha256:<hex>" to 12 hex characters (no prefix) into buf, as Docker shows IDs. */
 const char *mx_cli_short_id(char *buf, size_t len, const char *id);
+
+/* ---- shared by image listings (images, system df -v) ----------------------------------- */
+
+/* Column titles of image rows ({"ID": "IMAGE ID", ...}); new reference. */
+json_t *mx_cli_image_headers(void);
+/* An image's size as Docker shows it (unpacked layers; the blobs when unknown). */
+int64_t mx_cli_image_size(const mx_image_record *rec);
+/* The config's created time, else when the store recorded the image. */
+time_t mx_cli_image_created(const mx_image_record *rec);
+/* One `images` row with Docker's fields for rec under tag_ref (NULL: <none>). */
+json_t *mx_cli_image_row(const mx_image_record *rec, const char *tag_ref, bool no_trunc,
+                         time_t now);
+
+/* Ask "Are you sure you want to continue? [y/N]" after warning; true on y/Y. */
+bool mx_cli_confirm(mx_cli *cli, const char *warning);
+/* Docker's "Deleted Images: ... Total reclaimed space: X" for a prune report. */
+void mx_cli_print_prune(const mx_store_prune_report *rep);
+
+/* ---- info sections ------------------------------------------------------------------------ */
+
+/* Other modules add keys to `myrmex info` (JSON with Docker's names) and lines to its text:
+ * MX_CLI_INFO_SECTION(runtime, fn) with void fn(mx_cli *cli, json_t *info). The text view
+ * prints every key the sections add. */
+typedef void (*mx_cli_info_fn)(mx_cli *cli, json_t *info);
+typedef struct mx_cli_info_section {
+        const char *name;
+        mx_cli_info_fn fn;
+        struct mx_cli_info_section *next;
+} mx_cli_info_section;
+void mx_cli_register_info(mx_cli_info_section *sec);
+#define MX_CLI_INFO_SECTION(ident, fn_)                                                 \
+        static mx_cli_info_section mx_cli_info_##ident = {.name = #ident, .fn = (fn_)}; \
+        __attribute__((constructor)) static void mx_cli_info_register_##ident(void)     \
+        {                                                                               \
+                mx_cli_register_info(&mx_cli_info_##ident);                             \
+        }
 
 #endif

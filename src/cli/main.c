@@ -126,6 +126,9 @@ static void list_commands(FILE *f, const char *prefix)
                 /* aliases are listed under their group ("image ls") when they lead somewhere */
                 if (c->alias_of && (!prefix || !resolve(c->name)))
                         continue;
+                /* internal verbs ("__monitor") are not for people */
+                if (c->name[0] == '_')
+                        continue;
                 if (prefix && (strncmp(c->name, prefix, plen) != 0 || c->name[plen] != ' '))
                         continue;
                 v[n++] = c;
