@@ -124,6 +124,7 @@ typedef struct mx_layer_unpack_opts {
  * (from this layer or, in APPLY mode, a lower one) is refused, wherever the symlink points.
  * A leading "/" or "./" in a name is taken as relative to the target, as Docker does.
  * Missing parent directories are created (mode 0755, root-owned, as Docker does).
+ * Names longer than 4095 bytes or deeper than 1024 components are refused (MX_EFORMAT).
  * trusted.overlay.* xattrs found in the tar are dropped (they would steer overlayfs).
  *
  * Kept: file types, contents (sparse files as plain), modes (setuid/setgid/sticky too),

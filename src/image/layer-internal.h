@@ -14,6 +14,9 @@
  * enough that a dozen layers in parallel stay far below the memory budget. */
 #define MX_LAYER_IO_CHUNK ((size_t)256 * 1024)
 
+/* Entries deeper than this many components are refused. */
+#define MX_LAYER_MAX_DEPTH 1024
+
 /* Remove name under dirfd recursively without following symlinks and with at most two
  * open fds whatever the depth. A missing name is success. */
 int mx_layer__rm_at(int dirfd, const char *name, mx_error **err);

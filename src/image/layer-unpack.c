@@ -927,13 +927,23 @@ static int handle_entry(struct unpack *u, struct archive *a, struct archive_entr
                                     (unsigned long long)u->entries);
         if (strlen(raw) >= 4096)
                 return mx_error_set(err, MX_EFORMAT, MX_D_IMAGE, 0,
-                                    "entry '%.100s...': name longer than 4095 bytes", raw);
+                                    "entry '%.100s...': name too long (over 4095 bytes)", raw);
         path = mx_layer__clean_name(raw, &unsafe);
         if (!path) {
                 if (!unsafe)
                         return mx_error_oom(err);
                 return mx_error_set(err, MX_EUNSAFE, MX_D_IMAGE, 0,
                                     "refusing entry '%s': path leaves the target directory", raw);
+        }
+        {
+                /* Deeper trees are no real image's and would defeat path-based removal. */
+                size_t depth = 1;
+                for (const char *c = path; *c; c++)
+                        depth += *c == '/';
+                if (depth > MX_LAYER_MAX_DEPTH)
+                        return mx_error_set(err, MX_EFORMAT, MX_D_IMAGE, 0,
+                                            "entry '%.100s...': path too deep (over %d levels)",
+                                            raw, MX_LAYER_MAX_DEPTH);
         }
         base = strrchr(path, '/');
         base = base ? base + 1 : path;
