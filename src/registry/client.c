@@ -297,16 +297,30 @@ char *mx_registry__link_next(const char *link)
 
 void mx_registry__mask_header(char *out, size_t outsize, const char *line)
 {
-        if (strncasecmp(line, "Authorization:", 14) == 0 ||
-            strncasecmp(line, "Proxy-Authorization:", 20) == 0) {
-                const char *v = strchr(line, ':') + 1;
-                const char *sp;
+        const char *hit = strcasestr(line, "authorization");
+        const char *tok = strcasestr(line, "refresh_token=");
 
-                while (*v == ' ')
+        /* "Authorization: Bearer x", "Proxy-Authorization: Basic x", and curl's HTTP/2
+         * text "h2h3 [authorization: Basic x]": keep the scheme, hide the credentials */
+        if (hit) {
+                const char *v = hit + 13;
+                const char *end;
+
+                while (*v == ':' || *v == ' ')
                         v++;
-                sp = strchr(v, ' ');
-                snprintf(out, outsize, "%.*s %.*s ***", (int)(strchr(line, ':') - line + 1), line,
-                         sp ? (int)(sp - v) : 0, v);
+                end = v;
+                while (*end && *end != ' ' && *end != ']')
+                        end++;
+                snprintf(out, outsize, "%.*s ***%s", (int)(end - line), line,
+                         strchr(hit, ']') ? "]" : "");
+                return;
+        }
+        if (tok) {
+                const char *end = tok + 14;
+
+                while (*end && *end != '&' && *end != ' ')
+                        end++;
+                snprintf(out, outsize, "%.*s***%s", (int)(tok + 14 - line), line, end);
                 return;
         }
         snprintf(out, outsize, "%s", line);

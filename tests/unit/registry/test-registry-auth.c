@@ -175,6 +175,12 @@ MX_TEST(mask_authorization)
         ASSERT_STREQ(out, "authorization: Basic ***");
         mx_registry__mask_header(out, sizeof(out), "Proxy-Authorization: Basic abc");
         ASSERT_STREQ(out, "Proxy-Authorization: Basic ***");
+        mx_registry__mask_header(out, sizeof(out),
+                                 "h2h3 [authorization: Basic YWxpY2U6czNjcmV0LVBhNTU=]");
+        ASSERT_STREQ(out, "h2h3 [authorization: Basic ***]");
+        mx_registry__mask_header(out, sizeof(out),
+                                 "grant_type=refresh_token&refresh_token=SECRET&service=x");
+        ASSERT_STREQ(out, "grant_type=refresh_token&refresh_token=***&service=x");
         mx_registry__mask_header(out, sizeof(out), "Accept: */*");
         ASSERT_STREQ(out, "Accept: */*");
 }
