@@ -351,11 +351,29 @@ static int make_view(mx_store *s, const mx_image_record *rec, const char *mp, mx
                                     "image '%s' has no layers to mount", rec->id);
         if (mx_rootfs_overlay_supported()) {
                 cleanup(mx_error_freep) mx_error *e = NULL;
+                size_t n = rec->n_layers;
+
+                /* overlayfs refuses a single lower directory without an upper one: an empty
+                 * directory below the only layer gives the same view. */
+                if (n == 1) {
+                        char *empty = NULL;
+
+                        if (asprintf(&empty, "%s/mounts/.empty", mx_store_root(s)) < 0)
+                                return mx_error_oom(err);
+                        if (mkdir(empty, 0755) < 0 && errno != EEXIST) {
+                                r = mx_error_errno(err, MX_D_SYS, "create '%s'", empty);
+                                free(empty);
+                                return r;
+                        }
+                        if (mx_strv_push_take(&lowers, empty) < 0)
+                                return mx_error_oom(err);
+                        n = 2;
+                }
 
                 if (mkdir(mp, 0755) < 0 && errno != EEXIST)
                         return mx_error_errno(err, MX_D_SYS, "create '%s'", mp);
-                r = mx_rootfs_mount((const char *const *)lowers, rec->n_layers, NULL, NULL, mp,
-                                    MX_ROOTFS_NODEV, &e);
+                r = mx_rootfs_mount((const char *const *)lowers, n, NULL, NULL, mp, MX_ROOTFS_NODEV,
+                                    &e);
                 if (r >= 0)
                         return 0;
                 if (r != MX_EUNSUPPORTED && r != MX_EDENIED) {
