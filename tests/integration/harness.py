@@ -125,9 +125,12 @@ class Myrmex:
         """Parse one JSON object per line (listings with --format json)."""
         return [json.loads(l) for l in self.run(*args, **kw).stdout.splitlines() if l.strip()]
 
-    def import_busybox(self, ref="busybox:latest", gz=False):
-        """Import the busybox rootfs as ref; returns the printed image ID."""
-        return self.out("import", busybox_tar(gz=gz), ref)
+    def import_busybox(self, ref="busybox:latest", gz=False, variant=None):
+        """Import the busybox rootfs as ref (None: no name); returns the printed image ID."""
+        args = ["import", busybox_tar(gz=gz, variant=variant)]
+        if ref:
+            args.append(ref)
+        return self.out(*args)
 
     def cleanup(self):
         if self._own_root and os.path.isdir(self.root):
@@ -199,10 +202,18 @@ def busybox_rootfs(dest=None):
     return dest
 
 
-def _tar_bytes(rootfs):
-    """A deterministic tar of rootfs: sorted names, root owner, fixed mtime."""
+def _tar_bytes(rootfs, variant=None):
+    """A deterministic tar of rootfs: sorted names, root owner, fixed mtime; with variant,
+    an extra file etc/variant holding it (so the image differs)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        if variant is not None:
+            data = ("%s\n" % variant).encode()
+            ti = tarfile.TarInfo("etc/variant")
+            ti.size = len(data)
+            ti.mtime = FIXED_MTIME
+            ti.mode = 0o644
+            tf.addfile(ti, io.BytesIO(data))
         entries = []
         for dirpath, dirnames, filenames in os.walk(rootfs):
             dirnames.sort()
@@ -223,12 +234,14 @@ def _tar_bytes(rootfs):
     return buf.getvalue()
 
 
-def busybox_tar(gz=False):
-    """Path of a tarball of busybox_rootfs() (gzipped with gz=True), made once per process."""
-    name = "busybox.tar.gz" if gz else "busybox.tar"
+def busybox_tar(gz=False, variant=None):
+    """Path of a tarball of busybox_rootfs() (gzipped with gz=True), made once per process.
+    A variant string adds etc/variant, giving a different layer and image ID."""
+    name = "busybox%s.tar%s" % ("" if variant is None else "-" + str(variant),
+                                ".gz" if gz else "")
     path = os.path.join(_cache(), name)
     if not os.path.exists(path):
-        data = _tar_bytes(busybox_rootfs())
+        data = _tar_bytes(busybox_rootfs(), variant)
         if gz:
             data = gzip.compress(data, mtime=0)
         tmp = path + ".tmp"
