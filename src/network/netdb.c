@@ -61,7 +61,7 @@ int mx_netdb__ensure(sqlite3 *db, mx_error **err)
 
 int mx_netdb__err(mx_error **err, sqlite3 *db, const char *what)
 {
-        int rc = sqlite3_errcode(db);
+        int rc = sqlite3_errcode(db) & 0xff;
         int code = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? MX_EBUSY
                    : rc == SQLITE_CONSTRAINT                ? MX_EEXISTS
                    : rc == SQLITE_NOMEM                     ? MX_ENOMEM
@@ -297,7 +297,7 @@ static int insert_network(const mx_netctx *ctx, const char *id, const char *name
         sqlite3_bind_text(st, 8, labels ? labels : "{}", -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
-        if (rc == SQLITE_CONSTRAINT)
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
                 return mx_error_set(err, MX_EEXISTS, MX_D_NETWORK, 0,
                                     "network with name '%s' already exists", name);
         if (rc != SQLITE_DONE)

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* myrmex network create/ls/inspect/rm/prune: CNI bridge networks kept in the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <myrmex/network.h>
+#include <myrmex/store.h>
+
+#include "cli.h"
+
+#define NETWORK_TABLE "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+
+static void rfc3339(char *buf, size_t len, int64_t t)
+{
+        time_t s = (time_t)t;
+        struct tm tm;
+
+        gmtime_r(&s, &tm);
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *labels_of(const char *text)
+{
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+        return j ? j : json_object();
+}
+
+static json_t *ls_row(const mx_network_info *n, bool no_trunc)
+{
+        char created[64], id[80];
+
+        mx_cli_go_time(created, sizeof(created), (time_t)n->created);
+        snprintf(id, sizeof(id), "%.*s", no_trunc ? 64 : 12, n->id);
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "ID", id, "Name", n->name, "Driver",
+                         n->driver, "Scope", "local", "CreatedAt", created, "IPv6", "false",
+                         "Internal", n->internal ? "true" : "false", "Labels",
+                         labels_of(n->labels_json));
+}
+
+static json_t *inspect_obj(const mx_network_info *n)
+{
+        char created[64];
+
+        rfc3339(created, sizeof(created), n->created);
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:{},s:[{s:s,s:s}]},s:b,s:b,s:b,"
+                         "s:{s:s},s:I,s:{s:s},s:o}",
+                         "Name", n->name, "Id", n->id, "Created", created, "Scope", "local",
+                         "Driver", n->driver, "EnableIPv6", 0, "IPAM", "Driver", "default",
+                         "Options", "Config", "Subnet", n->subnet, "Gateway", n->gateway,
+                         "Internal", n->internal, "Attachable", 0, "Ingress", 0, "ConfigFrom",
+                         "Network", "", "ContainerCount", (json_int_t)n->n_containers, "Options",
+                         "com.docker.network.bridge.name", n->bridge, "Labels",
+                         labels_of(n->labels_json));
+}
+
+static int add_label(mx_cli *cli, json_t *labels, const char *kv)
+{
+        const char *eq = strchr(kv, '=');
+        char *k;
+
+        if (!eq || eq == kv)
+                return mx_cli_usage_error(cli, "invalid label '%s': want KEY=VALUE", kv);
+        k = mx_cli_xasprintf("%.*s", (int)(eq - kv), kv);
+        json_object_set_new(labels, k, json_string(eq + 1));
+        free(k);
+        return 0;
+}
+
+static int cmd_network_create(mx_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"driver", required_argument, NULL, 'd'},  {"subnet", required_argument, NULL, 'S'},
+                {"gateway", required_argument, NULL, 'G'}, {"internal", no_argument, NULL, 'I'},
+                {"label", required_argument, NULL, 'L'},   {0},
+        };
+        mx_network_create_opts o = MX_NETWORK_CREATE_OPTS_INIT;
+        mx_network_info *info = NULL;
+        json_t *labels = json_object();
+        char *labels_txt = NULL;
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "d:", opts)) != -1) {
+                switch (c) {
+                case 'd':
+                        o.driver = optarg;
+                        break;
+                case 'S':
+                        o.subnet = optarg;
+                        break;
+                case 'G':
+                        o.gateway = optarg;
+                        break;
+                case 'I':
+                        o.internal = 1;
+                        break;
+                case 'L':
+                        r = add_label(cli, labels, optarg);
+                        if (r) {
+                                json_decref(labels);
+                                return r;
+                        }
+                        break;
+                default:
+                        json_decref(labels);
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 1, 1)) {
+                json_decref(labels);
+                return 2;
+        }
+        o.name = argv[optind];
+        labels_txt = json_dumps(labels, JSON_COMPACT);
+        o.labels_json = labels_txt;
+        if (mx_cli_store(cli, &s, &err) < 0 || mx_network_create(&info, s, &o, &err) < 0)
+                r = mx_cli_error(cli, err);
+        else
+                printf("%s\n", info->id);
+        mx_network_info_free(info);
+        free(labels_txt);
+        json_decref(labels);
+        mx_error_free(err);
+        return r;
+}
+
+static int cmd_network_ls(mx_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"quiet", no_argument, NULL, 'q'},
+                {"no-trunc", no_argument, NULL, 'T'},
+                {"format", required_argument, NULL, 'F'},
+                {0},
+        };
+        bool quiet = false, no_trunc = false;
+        const char *format = NULL;
+        mx_network_info **list = NULL;
+        mx_formatter *fmt = NULL;
+        json_t *headers = NULL;
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        size_t n = 0;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "q", opts)) != -1) {
+                switch (c) {
+                case 'q':
+                        quiet = true;
+                        break;
+                case 'T':
+                        no_trunc = true;
+                        break;
+                case 'F':
+                        format = optarg;
+                        break;
+                default:
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 0, 0))
+                return 2;
+        if (mx_cli_store(cli, &s, &err) < 0 || mx_network_list(&list, &n, s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                goto out;
+        }
+        if (!quiet) {
+                headers = json_pack("{s:s}", "ID", "NETWORK ID");
+                fmt = mx_formatter_new(format, NETWORK_TABLE, headers, &err);
+                if (!fmt) {
+                        r = mx_cli_usage_error(cli, "invalid --format: %s",
+                                               err && err->message ? err->message : "?");
+                        goto out;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_t *row;
+
+                if (quiet) {
+                        printf("%.*s\n", no_trunc ? 64 : 12, list[i]->id);
+                        continue;
+                }
+                row = ls_row(list[i], no_trunc);
+                if (mx_formatter_row(fmt, row, &err) < 0) {
+                        json_decref(row);
+                        r = mx_cli_error(cli, err);
+                        goto out;
+                }
+                json_decref(row);
+        }
+        if (fmt)
+                mx_formatter_end(fmt);
+out:
+        mx_formatter_free(fmt);
+        json_decref(headers);
+        mx_network_info_list_free(list, n);
+        mx_error_free(err);
+        return r;
+}
+
+static int cmd_network_inspect(mx_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"format", required_argument, NULL, 'f'},
+                {0},
+        };
+        const char *format = NULL;
+        json_t *arr = json_array();
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
+                switch (c) {
+                case 'f':
+                        format = optarg;
+                        break;
+                default:
+                        json_decref(arr);
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 1, -1)) {
+                json_decref(arr);
+                return 2;
+        }
+        if (mx_cli_store(cli, &s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                goto out;
+        }
+        for (int i = optind; i < argc; i++) {
+                mx_network_info *info = NULL;
+
+                if (mx_network_inspect(&info, s, argv[i], &err) < 0) {
+                        r = mx_cli_error(cli, err);
+                        mx_error_free(err);
+                        err = NULL;
+                        continue;
+                }
+                json_array_append_new(arr, inspect_obj(info));
+                mx_network_info_free(info);
+        }
+        if (format) {
+                size_t i;
+                json_t *v;
+
+                json_array_foreach(arr, i, v)
+                {
+                        char *out = NULL;
+
+                        if (mx_template_render(&out, format, v, &err) < 0) {
+                                r = mx_cli_error(cli, err);
+                                break;
+                        }
+                        printf("%s\n", out);
+                        free(out);
+                }
+        } else {
+                mx_cli_print_json(stdout, arr);
+        }
+out:
+        json_decref(arr);
+        mx_error_free(err);
+        return r;
+}
+
+static int cmd_network_rm(mx_cli *cli, int argc, char **argv)
+{
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "f", NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        break;
+                default:
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 1, -1))
+                return 2;
+        if (mx_cli_store(cli, &s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                mx_error_free(err);
+                return r;
+        }
+        for (int i = optind; i < argc; i++) {
+                if (mx_network_remove(s, argv[i], &err) < 0) {
+                        r = mx_cli_error(cli, err);
+                        mx_error_free(err);
+                        err = NULL;
+                } else {
+                        printf("%s\n", argv[i]);
+                }
+        }
+        return r;
+}
+
+static int cmd_network_prune(mx_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"force", no_argument, NULL, 'f'},
+                {0},
+        };
+        bool force = false;
+        char **removed = NULL;
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "f", opts)) != -1) {
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                default:
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 0, 0))
+                return 2;
+        if (!force && !mx_cli_confirm(cli, "WARNING! This will remove all custom networks not "
+                                           "used by at least one container."))
+                return 0;
+        if (mx_cli_store(cli, &s, &err) < 0 || mx_network_prune(&removed, s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                mx_error_free(err);
+                return r;
+        }
+        if (removed && removed[0]) {
+                printf("Deleted Networks:\n");
+                for (char **p = removed; *p; p++)
+                        printf("%s\n", *p);
+        }
+        for (char **p = removed; p && *p; p++)
+                mx_free(*p);
+        mx_free(removed);
+        return 0;
+}
+
+MX_CLI_COMMAND(network_create, "network create", cmd_network_create,
+               "[--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NETWORK",
+               "Create a network")
+MX_CLI_COMMAND(network_ls, "network ls", cmd_network_ls, "[-q] [--no-trunc] [--format FORMAT]",
+               "List networks")
+MX_CLI_ALIAS(network_list, "network list", "network ls")
+MX_CLI_COMMAND(network_inspect, "network inspect", cmd_network_inspect,
+               "[-f FORMAT] NETWORK [NETWORK...]", "Display detailed information on networks")
+MX_CLI_COMMAND(network_rm, "network rm", cmd_network_rm, "NETWORK [NETWORK...]",
+               "Remove one or more networks")
+MX_CLI_ALIAS(network_remove, "network remove", "network rm")
+MX_CLI_COMMAND(network_prune, "network prune", cmd_network_prune, "[-f]",
+               "Remove all unused networks")
