@@ -117,7 +117,7 @@ int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *
         cleanup_free mx_reg_req **ptrs = NULL;
         cleanup_free char *scope = mx_registry__scope(repo, 0);
         size_t parallel = opts->parallel > 0 ? (size_t)opts->parallel : 4;
-        int r = 0;
+        int r = 0, first = 0;
 
         if (n == 0)
                 return 0;
@@ -144,47 +144,55 @@ int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *
                 mx_registry__progress(opts, MX_PROGRESS_START, "pull", digests[i], 0,
                                       sizes[i] > 0 ? (uint64_t)sizes[i] : 0);
         }
+        /* every transfer runs to its end, and every blob that arrived whole is committed
+         * even when another failed: a rerun then fetches only what is missing */
         if (r >= 0)
-                r = mx_registry__run(c, ptrs, n, parallel, err);
-        if (r < 0)
-                r = mx_error_wrap(err, MX_D_REGISTRY, "download blobs of '%s'", repo);
+                r = mx_registry__run_all(c, ptrs, n, parallel, err);
         for (size_t i = 0; i < n && r >= 0; i++) {
-                if (qs[i].status != 200 && qs[i].status != 206) {
+                mx_error *e = NULL;
+                int ri = 0;
+
+                if (qs[i].err) {
+                        mx_error_move(&e, &qs[i].err);
+                        ri = e->code;
+                } else if (qs[i].status != 200 && qs[i].status != 206) {
                         cleanup_free char *what = NULL;
 
                         if (asprintf(&what, "download blob '%s' of '%s'", digests[i], repo) < 0)
-                                r = mx_error_oom(err);
+                                ri = mx_error_oom(&e);
                         else
-                                r = mx_registry__status_error(&qs[i], what, err);
-                        break;
+                                ri = mx_registry__status_error(&qs[i], what, &e);
+                } else if (dls[i].size >= 0 && dls[i].written != (uint64_t)dls[i].size) {
+                        ri = mx_error_set(&e, MX_EDIGEST, MX_D_REGISTRY, 0,
+                                          "blob '%s' of '%s' has %llu bytes, its descriptor says "
+                                          "%lld",
+                                          digests[i], repo, (unsigned long long)dls[i].written,
+                                          (long long)dls[i].size);
+                } else {
+                        if (!dls[i].w)
+                                ri = mx_store_blob_writer_new(&dls[i].w, s, &e); /* empty blob */
+                        if (ri >= 0)
+                                ri = mx_store_blob_writer_commit(dls[i].w, digests[i], NULL, &e);
+                        if (ri < 0)
+                                ri = mx_error_wrap(&e, MX_D_REGISTRY, "verify blob '%s' of '%s'",
+                                                   digests[i], repo);
                 }
-                if (dls[i].size >= 0 && dls[i].written != (uint64_t)dls[i].size) {
-                        r = mx_error_set(err, MX_EDIGEST, MX_D_REGISTRY, 0,
-                                         "blob '%s' of '%s' has %llu bytes, its descriptor says "
-                                         "%lld",
-                                         digests[i], repo, (unsigned long long)dls[i].written,
-                                         (long long)dls[i].size);
-                        break;
-                }
-                if (!dls[i].w) {
-                        /* an empty blob */
-                        r = mx_store_blob_writer_new(&dls[i].w, s, err);
-                        if (r < 0)
-                                break;
-                }
-                r = mx_store_blob_writer_commit(dls[i].w, digests[i], NULL, err);
-                if (r < 0) {
-                        r = mx_error_wrap(err, MX_D_REGISTRY, "verify blob '%s' of '%s'",
-                                          digests[i], repo);
-                        break;
+                if (ri < 0) {
+                        mx_registry__progress(opts, MX_PROGRESS_FAILED, "pull", digests[i], 0, 0);
+                        if (first == 0) {
+                                first = ri;
+                                mx_error_move(err, &e);
+                        }
+                        mx_error_free(e);
+                        continue;
                 }
                 mx_fault_point("registry-pull-blob-committed");
                 mx_registry__progress(opts, MX_PROGRESS_DONE, "pull", digests[i], dls[i].written,
                                       dls[i].written);
         }
+        if (r >= 0 && first < 0)
+                r = first;
         for (size_t i = 0; i < n; i++) {
-                if (r < 0)
-                        mx_registry__progress(opts, MX_PROGRESS_FAILED, "pull", digests[i], 0, 0);
                 mx_store_blob_writer_free(dls[i].w);
                 mx_registry__req_clear(&qs[i]);
         }

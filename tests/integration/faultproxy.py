@@ -148,15 +148,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(part)
             self._count("bytes_down", len(part))
             self.wfile.flush()
-            self._drop()
+            self._drop(graceful=True)
             return
         self.wfile.write(data)
         self._count("bytes_down", len(data))
 
-    def _drop(self):
+    def _drop(self, graceful=False):
+        """Close mid-transfer: after a response's first bytes with a FIN (everything sent
+        arrives, then the body ends short), else with a reset."""
         try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            if not graceful:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           b"\x01\x00\x00\x00\x00\x00\x00\x00")
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
