@@ -637,6 +637,10 @@ static int repair_rows(check_ctx *c, char **missing_dirs, mx_error **err)
         r = exec_bind(s, "UPDATE images SET mounts = 0 WHERE mounts < 0", NULL, &changes, err);
         if (r < 0)
                 goto fail;
+        if (changes && push_fmt(&c->rep->repaired, "reset %d negative mount counts", changes) < 0) {
+                r = mx_error_oom(err);
+                goto fail;
+        }
         {
                 uint64_t pruned = 0;
 

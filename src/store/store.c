@@ -551,11 +551,22 @@ static int open_db(mx_store *s, mx_error **err)
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 
-        /* Also detects a file that is not a database (SQLITE_NOTADB). */
-        r = mx_store__prepare(s, &st, "PRAGMA journal_mode = WAL", err);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
+        /* Also detects a file that is not a database (SQLITE_NOTADB). Switching a new
+         * database to WAL needs an exclusive lock that the busy handler does not always wait
+         * for (several processes creating the store at once), so retry here. */
+        for (int64_t start = mono_ms();;) {
+                r = mx_store__prepare(s, &st, "PRAGMA journal_mode = WAL", err);
+                if (r < 0)
+                        return r;
+                rc = sqlite3_step(st);
+                if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
+                    mono_ms() - start < BEGIN_RETRY_MS) {
+                        sqlite3_finalize(st);
+                        sleep_ms(10);
+                        continue;
+                }
+                break;
+        }
         mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
         if (rc != SQLITE_ROW || !mode || strcmp(mode, "wal") != 0) {
                 r = rc == SQLITE_ROW
