@@ -78,7 +78,9 @@ typedef struct load_ctx {
         const mx_images_load_opts *opts;
         member *members;
         size_t n_members;
-        int dir_fd; /* an OCI layout directory, or -1 for an archive */
+        size_t cap_members;
+        json_t *by_name; /* member name -> index in members, so lookups stay O(1) */
+        int dir_fd;      /* an OCI layout directory, or -1 for an archive */
         const char *dir;
         candidate *cands;
         size_t n_cands;
@@ -103,6 +105,7 @@ static void load_ctx_clear(load_ctx *c)
                 free(c->members[i].data);
         }
         free(c->members);
+        json_decref(c->by_name);
         for (size_t i = 0; i < c->n_cands; i++)
                 candidate_clear(&c->cands[i]);
         free(c->cands);
@@ -196,10 +199,9 @@ oom:
 
 static member *find_member_raw(load_ctx *c, const char *name)
 {
-        for (size_t i = 0; i < c->n_members; i++)
-                if (strcmp(c->members[i].name, name) == 0)
-                        return &c->members[i];
-        return NULL;
+        json_t *i = c->by_name ? json_object_get(c->by_name, name) : NULL;
+
+        return i ? &c->members[json_integer_value(i)] : NULL;
 }
 
 /* The member name refers to, following links. MX_ENOTFOUND when absent. */
@@ -230,12 +232,23 @@ static member *add_member(load_ctx *c, char *name)
 {
         member *nm;
 
-        if (c->n_members >= MAX_MEMBERS)
+        if (!name || c->n_members >= MAX_MEMBERS)
                 return NULL;
-        nm = realloc(c->members, (c->n_members + 1) * sizeof(*nm));
-        if (!nm)
+        if (!c->by_name && !(c->by_name = json_object()))
                 return NULL;
-        c->members = nm;
+        if (c->n_members == c->cap_members) {
+                size_t cap = c->cap_members ? c->cap_members * 2 : 64;
+
+                nm = realloc(c->members, cap * sizeof(*nm));
+                if (!nm)
+                        return NULL;
+                c->members = nm;
+                c->cap_members = cap;
+        }
+        /* names need not be UTF-8: skip jansson's check (lookups do not check either) */
+        if (json_object_set_new_nocheck(c->by_name, name, json_integer((json_int_t)c->n_members)) <
+            0)
+                return NULL;
         nm = &c->members[c->n_members++];
         memset(nm, 0, sizeof(*nm));
         nm->name = name;
@@ -252,6 +265,16 @@ static bool is_meta_name(const char *name)
                 return true;
         /* Docker's legacy per-layer files: <id>/json, <id>/VERSION. */
         return base && (strcmp(base, "/json") == 0 || strcmp(base, "/VERSION") == 0);
+}
+
+/* Members a docker-archive names as configs and layers: "<hex>.json" (Docker, skopeo),
+ * "<id>/layer.tar" (Docker), "<hex>.tar" (skopeo, podman). */
+static bool may_be_blob(const char *name)
+{
+        size_t n = strlen(name);
+
+        return (n > 5 && strcmp(name + n - 5, ".json") == 0 && !strchr(name, '/')) ||
+               (n > 4 && strcmp(name + n - 4, ".tar") == 0);
 }
 
 /* "blobs/<alg>/<hex>" -> "alg:hex" when it is a valid digest. */
@@ -409,8 +432,17 @@ static int scan_archive(load_ctx *c, struct archive *a, mx_error **err)
                                 return r;
                         continue;
                 }
-                r = stream_blob(c, a, m, blob_digest_of_name(m->name, digest) ? digest : NULL,
-                                archive_entry_size(e), err);
+                if (blob_digest_of_name(m->name, digest)) {
+                        r = stream_blob(c, a, m, digest, archive_entry_size(e), err);
+                } else if (may_be_blob(m->name)) {
+                        r = stream_blob(c, a, m, NULL, archive_entry_size(e), err);
+                } else {
+                        /* Anything else is no part of an image: not copied into the store,
+                         * so a crafted archive cannot fill it with junk blobs. */
+                        r = archive_read_data_skip(a) == ARCHIVE_OK
+                                    ? 0
+                                    : archive_fail(a, MX_EFORMAT, err, "read archive member");
+                }
                 if (r < 0)
                         return r;
         }
@@ -793,7 +825,9 @@ static int add_docker_image(load_ctx *c, const json_t *ent, size_t index, mx_err
                                      index);
         if (!m->stored)
                 return mx_error_set(err, MX_EFORMAT, MX_D_IMAGE, 0,
-                                    "config '%s' of image %zu is not a blob", cfg_name, index);
+                                    "config '%s' of image %zu is not a config file (named "
+                                    "*.json or blobs/ALG/HEX)",
+                                    cfg_name, index);
         /* Docker names the config <hex of its digest>.json; a file that says so must hold
          * that content, as the image ID is the config's digest. */
         base = strrchr(m->name, '/');
@@ -824,7 +858,9 @@ static int add_docker_image(load_ctx *c, const json_t *ent, size_t index, mx_err
                         return mx_error_wrap(err, MX_D_IMAGE, "layer %zu of image %zu", i, index);
                 if (!m->stored)
                         return mx_error_set(err, MX_EFORMAT, MX_D_IMAGE, 0,
-                                            "layer '%s' of image %zu is not a blob", lname, index);
+                                            "layer '%s' of image %zu is not a layer tar (named "
+                                            "*.tar or blobs/ALG/HEX)",
+                                            lname, index);
                 r = mx_imageops__blob_open(c->s, m->digest, &fd, NULL, err);
                 if (r < 0)
                         return r;
