@@ -183,6 +183,12 @@ void *mx_cli_xmalloc(size_t n);
 char *mx_cli_xstrdup(const char *s);
 char *mx_cli_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Whole-string decimal numbers, range-checked (the CLI cannot reach the library's internal
+ * mx_parse_*; strtol and friends are banned). MX_EINVAL on anything else. */
+int mx_cli_parse_u64(const char *s, uint64_t *out);
+int mx_cli_parse_i64(const char *s, int64_t *out);
+int mx_cli_parse_int(const char *s, int min, int max, int *out);
+
 /* Shorten "sha256:<hex>" to 12 hex characters (no prefix) into buf, as Docker shows IDs. */
 const char *mx_cli_short_id(char *buf, size_t len, const char *id);
 

@@ -252,3 +252,43 @@ void mx_cli_print_json(FILE *f, const json_t *j)
                 fprintf(f, "%s\n", s);
         free(s);
 }
+
+/* ---- numbers ------------------------------------------------------------------------------ */
+
+int mx_cli_parse_u64(const char *s, uint64_t *out)
+{
+        uint64_t v = 0;
+
+        if (!s || !*s)
+                return MX_EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+                        return MX_EINVAL;
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        *out = v;
+        return 0;
+}
+
+int mx_cli_parse_i64(const char *s, int64_t *out)
+{
+        bool neg = s && *s == '-';
+        uint64_t v;
+
+        if (mx_cli_parse_u64(neg ? s + 1 : s, &v) < 0)
+                return MX_EINVAL;
+        if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+                return MX_EINVAL;
+        *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+        return 0;
+}
+
+int mx_cli_parse_int(const char *s, int min, int max, int *out)
+{
+        int64_t v;
+
+        if (mx_cli_parse_i64(s, &v) < 0 || v < min || v > max)
+                return MX_EINVAL;
+        *out = (int)v;
+        return 0;
+}

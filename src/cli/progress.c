@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -22,17 +24,26 @@ struct mx_cli_progress {
         size_t n;
         size_t drawn; /* lines currently on screen (terminal mode) */
         struct timespec last_draw;
+        size_t cols; /* terminal width */
         bool tty;
 };
 
+/* Long hex runs (digests, IDs) shortened to 12 characters and "…":
+ * "sha256:<64 hex>" -> "sha256:abcdef012345…", "<64 hex>/layer.tar" -> "abcdef012345…/layer.tar" */
 static void short_name(char *buf, size_t len, const char *id)
 {
-        const char *colon = id ? strchr(id, ':') : NULL;
+        const char *colon, *hex;
+        size_t run;
 
-        if (!id)
+        if (!id) {
                 snprintf(buf, len, "-");
-        else if (colon && strlen(colon + 1) > 12)
-                snprintf(buf, len, "%.*s:%.12s\u2026", (int)(colon - id), id, colon + 1);
+                return;
+        }
+        colon = strchr(id, ':');
+        hex = colon ? colon + 1 : id;
+        run = strspn(hex, "0123456789abcdef");
+        if (run >= 32)
+                snprintf(buf, len, "%.*s%.12s\u2026%s", (int)(hex - id), id, hex, hex + run);
         else
                 snprintf(buf, len, "%s", id);
 }
@@ -56,7 +67,7 @@ static const char *state_word(mx_progress_state s)
 
 static void draw_line(FILE *f, const item *it)
 {
-        char name[64], cur[32], tot[32];
+        char name[256], cur[32], tot[32];
 
         short_name(name, sizeof(name), it->id);
         mx_cli_human_size(cur, sizeof(cur), (double)it->current, 3);
@@ -97,9 +108,17 @@ static void redraw(mx_cli_progress *p, bool force)
         if (p->drawn)
                 fprintf(stderr, "\033[%zuA", p->drawn);
         for (size_t i = 0; i < p->n; i++) {
-                fputs("\r\033[2K", stderr);
-                draw_line(stderr, &p->items[i]);
-                fputc('\n', stderr);
+                char *line = NULL;
+                size_t len = 0;
+                FILE *m = open_memstream(&line, &len);
+
+                if (!m)
+                        abort();
+                draw_line(m, &p->items[i]);
+                fclose(m);
+                /* a wrapped line would break the cursor arithmetic: clip to the width */
+                fprintf(stderr, "\r\033[2K%.*s\n", (int)(len < p->cols ? len : p->cols), line);
+                free(line);
         }
         p->drawn = p->n;
         fflush(stderr);
@@ -135,6 +154,13 @@ void mx_cli_progress_cb(const mx_progress_event *ev, void *userdata)
                 if (!p)
                         abort();
                 p->tty = cli->stderr_tty && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+                p->cols = 80;
+                if (p->tty) {
+                        struct winsize ws;
+
+                        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+                                p->cols = ws.ws_col - 1;
+                }
                 cli->progress = p;
         }
         it = find_item(p, ev->action ? ev->action : "work", ev->id ? ev->id : "-");
