@@ -171,6 +171,40 @@ def oci_layout(images, gzip_layers=False, mutate=None, extra=(), index_override=
     return tar_bytes(entries)
 
 
+def multi_platform_layout():
+    """An OCI layout whose index.json names an image index of two platforms."""
+    blobs = {}
+    entries = []
+    for arch, layer in (("amd64", LAYER1), ("arm64", LAYER3)):
+        cfg = json.loads(config_for(["sha256:" + sha(layer)]))
+        cfg["architecture"] = arch
+        cfg = jdump(cfg)
+        blobs[sha(cfg)] = cfg
+        blobs[sha(layer)] = layer
+        man = jdump({"schemaVersion": 2,
+                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                     "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                "digest": "sha256:" + sha(cfg), "size": len(cfg)},
+                     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                 "digest": "sha256:" + sha(layer), "size": len(layer)}]})
+        blobs[sha(man)] = man
+        entries.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": "sha256:" + sha(man), "size": len(man),
+                        "platform": {"architecture": arch, "os": "linux"}})
+    idx = jdump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                 "manifests": entries})
+    blobs[sha(idx)] = idx
+    top = jdump({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + sha(idx),
+         "size": len(idx), "annotations": {"io.containerd.image.name": "example.com/multi-arch:1",
+                                           "org.opencontainers.image.ref.name": "1"}}]})
+    tar = [("blobs", "dir", None), ("blobs/sha256", "dir", None)]
+    tar += [("blobs/sha256/" + h, "file", blobs[h]) for h in sorted(blobs)]
+    tar += [("index.json", "file", top),
+            ("oci-layout", "file", b'{"imageLayoutVersion":"1.0.0"}')]
+    return tar_bytes(tar)
+
+
 def corpus():
     good, bad = {}, {}
     tags = ["example.com/app:v1"]
@@ -202,6 +236,8 @@ def corpus():
         [([LAYER1], {"io.containerd.image.name": "example.com/multi:one"}),
          ([LAYER1, LAYER3], {"io.containerd.image.name": "example.com/multi:two"})],
         gzip_layers=True))
+
+    good["oci-multi-platform.tar"] = multi_platform_layout()
 
     def docker25_manifest(state):
         man, cfg, _ = state[0]

@@ -248,3 +248,36 @@ MX_TEST(load_from_fd_pipe)
         ASSERT_EQ(mx_strv_length(loaded), 2);
         ASSERT_STREQ(loaded[1], "example.com/multi:two");
 }
+
+MX_TEST(load_selects_platform_from_index)
+{
+        cleanup(mx_store_freep) mx_store *s = open_store("st");
+        cleanup(mx_store_freep) mx_store *s2 = open_store("st2");
+        cleanup(mx_error_freep) mx_error *err = NULL;
+        cleanup(mx_image_record_freep) mx_image_record *rec = NULL;
+        cleanup(mx_image_record_freep) mx_image_record *rec2 = NULL;
+        mx_images_load_opts o = MX_IMAGES_LOAD_OPTS_INIT;
+        char **loaded = NULL;
+
+        o.platform = "linux/amd64";
+        ASSERT_OK_E(mx_images_load_path(s, mx_tap_data("data/archives/good/oci-multi-platform.tar"),
+                                        &o, &loaded, &err),
+                    err);
+        ASSERT_STREQ(loaded[0], "example.com/multi-arch:1");
+        mx_images_strv_free(loaded);
+        ASSERT_OK(mx_store_image_get(s, "example.com/multi-arch:1", &rec, NULL));
+        ASSERT_STREQ(rec->architecture, "amd64");
+        o.platform = "linux/arm64";
+        ASSERT_OK_E(mx_images_load_path(s2,
+                                        mx_tap_data("data/archives/good/oci-multi-platform.tar"),
+                                        &o, &loaded, &err),
+                    err);
+        mx_images_strv_free(loaded);
+        ASSERT_OK(mx_store_image_get(s2, "example.com/multi-arch:1", &rec2, NULL));
+        ASSERT_STREQ(rec2->architecture, "arm64");
+        ASSERT_TRUE(strcmp(rec->id, rec2->id) != 0);
+        o.platform = "linux/s390x";
+        ASSERT_ERR(mx_images_load_path(s2, mx_tap_data("data/archives/good/oci-multi-platform.tar"),
+                                       &o, &loaded, &err),
+                   MX_ENOTFOUND);
+}
