@@ -779,11 +779,22 @@ static int spawn_monitor(mx_runtime *rt, const char *id, unsigned flags, int *re
                 return mx_error_set(err, MX_ENOTFOUND, MX_D_RUNTIME, 0,
                                     "cannot find the myrmex binary for the container monitor: "
                                     "set MYRMEX_BINARY or put myrmex in PATH");
+        /* Fault injection targets one process: MYRMEX_MONITOR_FAULT_AT becomes the monitor's
+         * MYRMEX_FAULT_AT, and the client's own MYRMEX_FAULT_AT is not inherited. */
         for (char **e = environ; e && *e; e++) {
                 if (strncmp(*e, "MYRMEX_ROOT=", 12) == 0 ||
                     strncmp(*e, "MYRMEX_RUNTIME=", 15) == 0 ||
-                    strncmp(*e, "MYRMEX_MONITOR_READY_FD=", 24) == 0)
+                    strncmp(*e, "MYRMEX_MONITOR_READY_FD=", 24) == 0 ||
+                    strncmp(*e, "MYRMEX_FAULT_AT=", 16) == 0)
                         continue;
+                if (strncmp(*e, "MYRMEX_MONITOR_FAULT_AT=", 24) == 0) {
+                        cleanup_free char *fa = NULL;
+
+                        if (asprintf(&fa, "MYRMEX_FAULT_AT=%s", *e + 24) < 0 ||
+                            mx_strv_push(&env, fa) < 0)
+                                return mx_error_oom(err);
+                        continue;
+                }
                 if (mx_strv_push(&env, *e) < 0)
                         return mx_error_oom(err);
         }
