@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Output helpers: Docker's human sizes and times, aligned tables, pretty JSON. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,4 +292,54 @@ int mx_cli_parse_int(const char *s, int min, int max, int *out)
                 return MX_EINVAL;
         *out = (int)v;
         return 0;
+}
+
+/* ---- allocation and IDs
+ * -------------------------------------------------------------------------- */
+
+void *mx_cli_xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+
+        if (!p) {
+                fputs("myrmex: error: out of memory\n", stderr);
+                abort();
+        }
+        return p;
+}
+
+char *mx_cli_xstrdup(const char *s)
+{
+        char *p = strdup(s ? s : "");
+
+        if (!p) {
+                fputs("myrmex: error: out of memory\n", stderr);
+                abort();
+        }
+        return p;
+}
+
+char *mx_cli_xasprintf(const char *fmt, ...)
+{
+        char *p = NULL;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&p, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                fputs("myrmex: error: out of memory\n", stderr);
+                abort();
+        }
+        return p;
+}
+
+const char *mx_cli_short_id(char *buf, size_t len, const char *id)
+{
+        const char *colon = id ? strchr(id, ':') : NULL;
+        const char *hex = colon ? colon + 1 : (id ? id : "");
+
+        snprintf(buf, len, "%.12s", hex);
+        return buf;
 }
