@@ -168,10 +168,14 @@ typedef struct mx_network_attach_opts {
         const mx_port_mapping *ports; /**< published ports (only on the first network) */
         size_t n_ports;
         int owner_pid; /**< process that keeps this alive; 0: the caller */
+        /** NULL: myrmex makes the namespace file (and removes it on detach); else an
+         * existing namespace made by someone else (`ip netns add`, another sandbox), joined
+         * and never removed by myrmex */
+        const char *netns_path;
 } mx_network_attach_opts;
-#define MX_NETWORK_ATTACH_OPTS_INIT                                          \
-        {                                                                    \
-                MX_NETWORK_ATTACH_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0 \
+#define MX_NETWORK_ATTACH_OPTS_INIT                                                \
+        {                                                                          \
+                MX_NETWORK_ATTACH_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL \
         }
 
 /**
@@ -203,10 +207,12 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_network_detach(struct mx_store *store,
                                                       mx_error **err);
 
 /**
- * Forget a container: detach it everywhere and drop its records (for `rm`). Idempotent.
+ * Forget a container: detach it from network (NULL: from every network) and drop the
+ * records, so its address is no longer kept (`rm`, `network disconnect`). Idempotent.
  */
 MX_EXTERN MX_WARN_UNUSED_RESULT int mx_network_release(struct mx_store *store,
-                                                       const char *container_id, mx_error **err);
+                                                       const char *container_id,
+                                                       const char *network, mx_error **err);
 
 /**
  * Record the process that now keeps the container's network alive (its monitor, or the

@@ -69,6 +69,20 @@ static int add_label(mx_cli *cli, json_t *labels, const char *kv)
         return 0;
 }
 
+/* What a dead container left behind is cleaned up by the next command that looks. */
+static void cleanup_stale(mx_cli *cli, mx_store *s)
+{
+        mx_error *err = NULL;
+
+        if (mx_network_cleanup_stale(NULL, s, &err) < 0) {
+                char *msg = mx_error_format(err);
+
+                mx_cli_warn(cli, "clean up stale networks: %s, ignoring", msg ? msg : "?");
+                mx_free(msg);
+        }
+        mx_error_free(err);
+}
+
 static int cmd_network_create(mx_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -163,7 +177,9 @@ static int cmd_network_ls(mx_cli *cli, int argc, char **argv)
         }
         if (mx_cli_want_args(cli, argc - optind, 0, 0))
                 return 2;
-        if (mx_cli_store(cli, &s, &err) < 0 || mx_network_list(&list, &n, s, &err) < 0) {
+        if (mx_cli_store(cli, &s, &err) == 0)
+                cleanup_stale(cli, s);
+        if (!s || mx_network_list(&list, &n, s, &err) < 0) {
                 r = mx_cli_error(cli, err);
                 goto out;
         }
@@ -326,7 +342,9 @@ static int cmd_network_prune(mx_cli *cli, int argc, char **argv)
         if (!force && !mx_cli_confirm(cli, "WARNING! This will remove all custom networks not "
                                            "used by at least one container."))
                 return 0;
-        if (mx_cli_store(cli, &s, &err) < 0 || mx_network_prune(&removed, s, &err) < 0) {
+        if (mx_cli_store(cli, &s, &err) == 0)
+                cleanup_stale(cli, s);
+        if (!s || mx_network_prune(&removed, s, &err) < 0) {
                 r = mx_cli_error(cli, err);
                 mx_error_free(err);
                 return r;
@@ -342,6 +360,128 @@ static int cmd_network_prune(mx_cli *cli, int argc, char **argv)
         return 0;
 }
 
+static int add_port(mx_cli *cli, mx_port_mapping **all, size_t *n, const char *spec)
+{
+        mx_port_mapping *v = NULL, *grown;
+        size_t k = 0;
+        mx_error *err = NULL;
+
+        if (mx_port_parse(&v, &k, spec, &err) < 0) {
+                int r = mx_cli_error(cli, err);
+
+                mx_error_free(err);
+                return r ? 2 : 2;
+        }
+        grown = realloc(*all, (*n + k) * sizeof(**all));
+        if (!grown)
+                abort();
+        memcpy(grown + *n, v, k * sizeof(*v));
+        *all = grown;
+        *n += k;
+        mx_free(v);
+        return 0;
+}
+
+static int cmd_network_connect(mx_cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"netns", required_argument, NULL, 'N'},
+                {"publish", required_argument, NULL, 'p'},
+                {"alias", required_argument, NULL, 'A'},
+                {"name", required_argument, NULL, 'n'},
+                {"hostname", required_argument, NULL, 'H'},
+                {"owner-pid", required_argument, NULL, 'O'},
+                {0},
+        };
+        mx_network_attach_opts o = MX_NETWORK_ATTACH_OPTS_INIT;
+        mx_network_attachment *a = NULL;
+        mx_port_mapping *ports = NULL;
+        const char *aliases[17] = {NULL};
+        size_t n_ports = 0, n_alias = 0;
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "p:", opts)) != -1) {
+                switch (c) {
+                case 'N':
+                        o.netns_path = optarg;
+                        break;
+                case 'p':
+                        r = add_port(cli, &ports, &n_ports, optarg);
+                        if (r) {
+                                free(ports);
+                                return r;
+                        }
+                        break;
+                case 'A':
+                        if (n_alias < 16)
+                                aliases[n_alias++] = optarg;
+                        break;
+                case 'n':
+                        o.container_name = optarg;
+                        break;
+                case 'H':
+                        o.hostname = optarg;
+                        break;
+                case 'O': {
+                        const char *d = optarg;
+                        long pid = 0;
+
+                        while (*d >= '0' && *d <= '9' && pid < 1 << 22)
+                                pid = pid * 10 + (*d++ - '0');
+                        if (*d || pid <= 0 || pid >= 1 << 22) {
+                                free(ports);
+                                return mx_cli_usage_error(cli, "invalid --owner-pid '%s'", optarg);
+                        }
+                        o.owner_pid = (int)pid;
+                        break;
+                }
+                default:
+                        free(ports);
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 2, 2)) {
+                free(ports);
+                return 2;
+        }
+        o.ports = ports;
+        o.n_ports = n_ports;
+        o.aliases = n_alias ? aliases : NULL;
+        if (mx_cli_store(cli, &s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                goto out;
+        }
+        cleanup_stale(cli, s);
+        if (mx_network_attach(&a, s, argv[optind + 1], argv[optind], &o, &err) < 0)
+                r = mx_cli_error(cli, err);
+out:
+        mx_network_attachment_free(a);
+        free(ports);
+        mx_error_free(err);
+        return r;
+}
+
+static int cmd_network_disconnect(mx_cli *cli, int argc, char **argv)
+{
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "f", NULL)) != -1) {
+                if (c != 'f')
+                        return cli->exit_code;
+        }
+        if (mx_cli_want_args(cli, argc - optind, 2, 2))
+                return 2;
+        if (mx_cli_store(cli, &s, &err) < 0 ||
+            mx_network_release(s, argv[optind + 1], argv[optind], &err) < 0)
+                r = mx_cli_error(cli, err);
+        mx_error_free(err);
+        return r;
+}
+
 MX_CLI_COMMAND(network_create, "network create", cmd_network_create,
                "[--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NETWORK",
                "Create a network")
@@ -355,3 +495,9 @@ MX_CLI_COMMAND(network_rm, "network rm", cmd_network_rm, "NETWORK [NETWORK...]",
 MX_CLI_ALIAS(network_remove, "network remove", "network rm")
 MX_CLI_COMMAND(network_prune, "network prune", cmd_network_prune, "[-f]",
                "Remove all unused networks")
+MX_CLI_COMMAND(network_connect, "network connect", cmd_network_connect,
+               "[--netns PATH [--owner-pid PID]] [-p SPEC]... [--alias NAME]... [--name NAME] "
+               "NETWORK CONTAINER",
+               "Connect a container (or, with --netns, any network namespace) to a network")
+MX_CLI_COMMAND(network_disconnect, "network disconnect", cmd_network_disconnect,
+               "NETWORK CONTAINER", "Disconnect a container from a network")

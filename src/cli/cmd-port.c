@@ -42,9 +42,23 @@ static int cmd_port(mx_cli *cli, int argc, char **argv)
         }
         ro.root = cli->root;
         if (mx_runtime_open(&rt, &ro, &err) < 0 ||
-            mx_container_resolve(rt, argv[optind], &id, &err) < 0 ||
-            mx_cli_store(cli, &s, &err) < 0 ||
-            mx_network_container_attachments(&atts, &n, s, id, &err) < 0) {
+            mx_container_resolve(rt, argv[optind], &id, &err) < 0) {
+                /* Not a runtime container: maybe a namespace attached with network connect
+                 * --netns, known by the ID given there. */
+                mx_error *first = err;
+
+                err = NULL;
+                if (mx_cli_store(cli, &s, &err) < 0 ||
+                    mx_network_container_attachments(&atts, &n, s, argv[optind], &err) < 0 ||
+                    n == 0) {
+                        r = mx_cli_error(cli, first);
+                        mx_error_free(first);
+                        goto out;
+                }
+                mx_error_free(first);
+                id = mx_cli_xstrdup(argv[optind]);
+        } else if (mx_cli_store(cli, &s, &err) < 0 ||
+                   mx_network_container_attachments(&atts, &n, s, id, &err) < 0) {
                 r = mx_cli_error(cli, err);
                 goto out;
         }

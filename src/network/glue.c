@@ -135,11 +135,11 @@ int mx_network_detach(struct mx_store *store, const char *cid, const char *netwo
                    "detach container", cid);
 }
 
-int mx_network_release(struct mx_store *store, const char *cid, mx_error **err)
+int mx_network_release(struct mx_store *store, const char *cid, const char *network, mx_error **err)
 {
         CTX_OR_RETURN(store, MX_D_NETWORK);
-        return own(mx_network__release(&ctx, cid, err), err, MX_D_NETWORK, "release container",
-                   cid);
+        return own(mx_network__release(&ctx, cid, network, err), err, MX_D_NETWORK,
+                   "release container", cid);
 }
 
 int mx_network_set_owner(struct mx_store *store, const char *cid, int pid, mx_error **err)

@@ -636,8 +636,10 @@ int mx_network__count_attached(size_t *out, const mx_netctx *ctx, const char *ne
                                mx_error **err)
 {
         sqlite3_stmt *st = NULL;
-        int r = mx_netdb__prepare(
-                &st, ctx->db, "SELECT count(*) FROM net_attachments WHERE network_id = ?1", err);
+        int r = mx_netdb__prepare(&st, ctx->db,
+                                  "SELECT count(*) FROM net_attachments WHERE network_id = ?1 AND "
+                                  "state != 'detached'",
+                                  err);
 
         if (r < 0)
                 return r;
@@ -678,15 +680,21 @@ static int remove_rec(const mx_netctx *ctx, const mx_net_rec *rec, mx_error **er
                                  "network '%s' has %zu container(s) attached", rec->name, n);
                 goto fail;
         }
-        r = mx_netdb__prepare(&st, ctx->db, "DELETE FROM net_networks WHERE id = ?1", err);
-        if (r < 0)
-                goto fail;
-        sqlite3_bind_text(st, 1, rec->id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                r = mx_netdb__err(err, ctx->db, "delete network");
-                goto fail;
+        /* Stopped containers keep no endpoint (as in Docker): their records go too. */
+        for (int i = 0; i < 2; i++) {
+                r = mx_netdb__prepare(&st, ctx->db,
+                                      i == 0 ? "DELETE FROM net_attachments WHERE network_id = ?1"
+                                             : "DELETE FROM net_networks WHERE id = ?1",
+                                      err);
+                if (r < 0)
+                        goto fail;
+                sqlite3_bind_text(st, 1, rec->id, -1, SQLITE_STATIC);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+                if (rc != SQLITE_DONE) {
+                        r = mx_netdb__err(err, ctx->db, "delete network");
+                        goto fail;
+                }
         }
         r = mx_netdb__commit(ctx->db, err);
         if (r < 0)

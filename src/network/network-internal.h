@@ -140,7 +140,8 @@ int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const 
                        const char *network, const mx_network_attach_opts *opts, mx_error **err);
 int mx_network__detach(const mx_netctx *ctx, const char *container_id, const char *network,
                        mx_error **err);
-int mx_network__release(const mx_netctx *ctx, const char *container_id, mx_error **err);
+int mx_network__release(const mx_netctx *ctx, const char *container_id, const char *network,
+                        mx_error **err);
 int mx_network__set_owner(const mx_netctx *ctx, const char *container_id, int pid, mx_error **err);
 int mx_network__cleanup_stale(size_t *n_out, const mx_netctx *ctx, mx_error **err);
 int mx_network__attachments(mx_network_attachment ***out, size_t *n_out, const mx_netctx *ctx,

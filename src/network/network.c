@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "error-internal.h"
 #include "fault.h"
 #include "fs.h"
 #include "json.h"
 #include "netdb.h"
 #include "network-internal.h"
+#include "proc.h"
 #include "strv.h"
 
 /* ---- ports as JSON ------------------------------------------------------------------- */
@@ -499,6 +501,38 @@ static int count_live_rows(const mx_netctx *ctx, const char *cid, size_t *out, m
         return 0;
 }
 
+/*
+ * The bridge plugin removes its masquerade rules only when it finds the container's
+ * interface in the namespace; a namespace that is gone (a killed sandbox, a reboot) would
+ * leave them behind forever. They are named deterministically (plugins/pkg/utils:
+ * "CNI-" + sha512(network name + container ID)[:24], comment `name: "N" id: "C"`), so we
+ * remove them the way the plugin would have.
+ */
+static void teardown_masq(const char *net_name, const char *cid, const char *ip)
+{
+        char digest[MX_DIGEST_MAX], chain[32];
+        cleanup_free char *key = NULL, *comment = NULL;
+        int status;
+
+        if (!ip || !*ip || asprintf(&key, "%s%s", net_name, cid) < 0 ||
+            asprintf(&comment, "name: \"%s\" id: \"%s\"", net_name, cid) < 0)
+                return;
+        mx_digest_data(MX_DIGEST_SHA512, key, strlen(key), digest);
+        snprintf(chain, sizeof(chain), "CNI-%.24s", mx_digest_hex(digest));
+        {
+                const char *del[] = {"iptables",    "-w",      "-t",        "nat",   "-D",
+                                     "POSTROUTING", "-s",      ip,          "-j",    chain,
+                                     "-m",          "comment", "--comment", comment, NULL};
+                const char *flush[] = {"iptables", "-w", "-t", "nat", "-F", chain, NULL};
+                const char *drop[] = {"iptables", "-w", "-t", "nat", "-X", chain, NULL};
+
+                /* Each may find nothing (already clean): not an error. */
+                (void)mx_proc_run(del, NULL, &status, NULL);
+                (void)mx_proc_run(flush, NULL, &status, NULL);
+                (void)mx_proc_run(drop, NULL, &status, NULL);
+        }
+}
+
 /* CNI DEL for one row that is (or may be) plumbed, then mark it detached. */
 static int detach_row(const mx_netctx *ctx, const att_row *row, mx_error **err)
 {
@@ -506,7 +540,7 @@ static int detach_row(const mx_netctx *ctx, const att_row *row, mx_error **err)
         cleanup_json json_t *list = NULL, *prev = NULL, *rc = NULL, *ports_j = NULL;
         cleanup_free mx_port_mapping *ports = NULL;
         size_t n_ports = 0;
-        int r;
+        int r, gone;
 
         if (strcmp(row->state, "detached") == 0)
                 return 0;
@@ -527,11 +561,14 @@ static int detach_row(const mx_netctx *ctx, const att_row *row, mx_error **err)
                 return mx_error_oom(err);
         /* A namespace that is gone (host reboot, killed mid-create) is passed as "": the
          * plugins then clean up their host side only, as the spec asks. */
-        r = mx_cni__del_list(ctx, list, rc, prev, row->container_id,
-                             mx_netns__is_netns(row->netns) ? row->netns : "", row->ifname, err);
+        gone = !mx_netns__is_netns(row->netns);
+        r = mx_cni__del_list(ctx, list, rc, prev, row->container_id, gone ? "" : row->netns,
+                             row->ifname, err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_NETWORK, "detach '%s' from network '%s'",
                                      row->container_id, net->name);
+        if (gone && !net->internal)
+                teardown_masq(net->name, row->container_id, row->ip);
         {
                 const char *args[] = {row->container_id, row->network_id};
 
@@ -550,6 +587,7 @@ static int maybe_remove_netns(const mx_netctx *ctx, const char *cid, mx_error **
         size_t live = 0;
         int r;
 
+        /* Only the file myrmex made (a namespace given by the caller stays theirs). */
         if (!path)
                 return mx_error_oom(err);
         r = count_live_rows(ctx, cid, &live, err);
@@ -602,14 +640,30 @@ int mx_network__detach(const mx_netctx *ctx, const char *cid, const char *networ
         return maybe_remove_netns(ctx, cid, err);
 }
 
-int mx_network__release(const mx_netctx *ctx, const char *cid, mx_error **err)
+int mx_network__release(const mx_netctx *ctx, const char *cid, const char *network, mx_error **err)
 {
-        int r = mx_network__detach(ctx, cid, NULL, err);
-        const char *args[] = {cid};
+        cleanup(mx_net_rec_freep) mx_net_rec *net = NULL;
+        int r = mx_network__detach(ctx, cid, network, err);
 
         if (r < 0)
                 return r;
-        return exec_bind(ctx, "DELETE FROM net_attachments WHERE container_id = ?1", args, 1, err);
+        if (!network) {
+                const char *args[] = {cid};
+
+                return exec_bind(ctx, "DELETE FROM net_attachments WHERE container_id = ?1", args,
+                                 1, err);
+        }
+        r = mx_network__lookup(&net, ctx, network, err);
+        if (r < 0)
+                return r;
+        {
+                const char *args[] = {cid, net->id};
+
+                return exec_bind(ctx,
+                                 "DELETE FROM net_attachments WHERE container_id = ?1 AND "
+                                 "network_id = ?2",
+                                 args, 2, err);
+        }
 }
 
 /* ---- attach -------------------------------------------------------------------------- */
@@ -661,7 +715,7 @@ int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const 
         r = mx_network__lookup(&net, ctx, network, err);
         if (r < 0)
                 return r;
-        netns = netns_path_for(ctx, cid);
+        netns = o && o->netns_path ? strdup(o->netns_path) : netns_path_for(ctx, cid);
         names = join_names(o, cid);
         if (!netns || !names)
                 return mx_error_oom(err);
@@ -781,7 +835,13 @@ int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const 
         mx_fault_point("network-attach-recorded");
 
         /* 2. The namespace, shared by all of the container's networks. */
-        if (!mx_netns__is_netns(netns)) {
+        if (o && o->netns_path) {
+                if (!mx_netns__is_netns(netns)) {
+                        r = mx_error_set(err, MX_ENOTFOUND, MX_D_NETWORK, 0,
+                                         "'%s' is not a network namespace", netns);
+                        goto fail;
+                }
+        } else if (!mx_netns__is_netns(netns)) {
                 cleanup_free char *dir = NULL;
 
                 if (asprintf(&dir, "%s/run/netns", ctx->root) < 0) {

@@ -265,9 +265,9 @@ MX_TEST(attach_detach_real_plugins_keep_address)
         ASSERT_TRUE(stat(lease, &st) < 0);
         ASSERT_TRUE(!mx_fs_exists_for_test(a->netns_path));
 
-        ASSERT_OK_E(mx_network__release(&ctx, "c0ffee01", &err), err);
-        ASSERT_OK_E(mx_network__release(&ctx, "beef0002", &err), err);
-        ASSERT_OK_E(mx_network__release(&ctx, "beef0002", &err), err);
+        ASSERT_OK_E(mx_network__release(&ctx, "c0ffee01", NULL, &err), err);
+        ASSERT_OK_E(mx_network__release(&ctx, "beef0002", NULL, &err), err);
+        ASSERT_OK_E(mx_network__release(&ctx, "beef0002", NULL, &err), err);
         ASSERT_OK_E(mx_network__remove(&ctx, "mxunit", &err), err);
         mx_network_attachment_free(a);
         mx_net_rec_free(net);
@@ -293,6 +293,6 @@ MX_TEST(attach_refuses_bad_input)
         ASSERT_NULL(a);
         /* Detaching what was never attached is fine. */
         ASSERT_OK(mx_network__detach(&ctx, "neverseen", NULL, &err));
-        ASSERT_OK(mx_network__release(&ctx, "neverseen", &err));
+        ASSERT_OK(mx_network__release(&ctx, "neverseen", NULL, &err));
         teardown();
 }
