@@ -69,6 +69,7 @@ typedef struct mx_spec_input {
         const char *init_path;     /* static init binary for "init": true, or NULL */
         mx_cgroup_mode cgroup_mode;
         const struct rlimit *nofile_hard; /* caller limits; NULL: getrlimit() */
+        uint64_t cap_bounding;            /* the caller's capability bounding set; 0: read CapBnd */
 } mx_spec_input;
 
 /* The OCI runtime spec (config.json) for a container. Writes nothing to disk. */

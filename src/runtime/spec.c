@@ -523,8 +523,49 @@ static int cap_normalize(char *buf, size_t len, const char *in)
         return strcmp(buf, "CAP_ALL") == 0 ? 1 : 0;
 }
 
-static int build_caps(json_t **out, const json_t *cfg, int privileged, mx_error **err)
+/* The capabilities the caller holds in its bounding set: a container can get no more (a
+ * capset() beyond them fails, so --privileged and ALL stop at what we have). */
+static uint64_t bounding_set(const mx_spec_input *in)
 {
+        FILE *f;
+        char line[256];
+        uint64_t v = 0;
+
+        if (in->cap_bounding)
+                return in->cap_bounding;
+        f = fopen("/proc/self/status", "re");
+        if (!f)
+                return UINT64_MAX;
+        while (fgets(line, sizeof(line), f)) {
+                if (strncmp(line, "CapBnd:", 7) == 0) {
+                        for (const char *p = line + 7; *p; p++) {
+                                int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                                        : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                                                                 : -1;
+
+                                if (d >= 0)
+                                        v = v * 16 + (uint64_t)d;
+                        }
+                }
+        }
+        fclose(f);
+        return v ? v : UINT64_MAX;
+}
+
+/* Index of a capability name in mx_runtime__all_caps, which is in kernel number order. */
+static int cap_number(const char *name)
+{
+        for (int i = 0; mx_runtime__all_caps[i]; i++) {
+                if (strcmp(mx_runtime__all_caps[i], name) == 0)
+                        return i;
+        }
+        return -1;
+}
+
+static int build_caps(json_t **out, const json_t *cfg, int privileged, const mx_spec_input *in,
+                      mx_error **err)
+{
+        uint64_t bnd = bounding_set(in);
         cleanup_strv char **caps = NULL;
         json_t *add = json_object_get(cfg, "cap_add"), *drop = json_object_get(cfg, "cap_drop");
         size_t i;
@@ -533,6 +574,8 @@ static int build_caps(json_t **out, const json_t *cfg, int privileged, mx_error 
 
         for (const char *const *c = privileged ? mx_runtime__all_caps : mx_runtime__default_caps;
              *c; c++) {
+                if (!(bnd & (1ULL << cap_number(*c))))
+                        continue;
                 if (mx_strv_push(&caps, *c) < 0)
                         return mx_error_oom(err);
         }
@@ -566,6 +609,8 @@ static int build_caps(json_t **out, const json_t *cfg, int privileged, mx_error 
                         return bad(err, "configuration key '%s' must be a list", "cap_add");
                 if (cap_normalize(name, sizeof(name), json_string_value(v))) {
                         for (const char *const *c = mx_runtime__all_caps; *c; c++) {
+                                if (!(bnd & (1ULL << cap_number(*c))))
+                                        continue;
                                 if (!mx_strv_contains(caps, *c) && mx_strv_push(&caps, *c) < 0)
                                         return mx_error_oom(err);
                         }
@@ -573,6 +618,11 @@ static int build_caps(json_t **out, const json_t *cfg, int privileged, mx_error 
                 }
                 if (!cap_valid(name))
                         return bad(err, "unknown capability to add: '%s'", json_string_value(v));
+                if (!(bnd & (1ULL << cap_number(name))))
+                        return bad(err,
+                                   "cannot add capability '%s': this process does not hold it "
+                                   "in its bounding set",
+                                   json_string_value(v));
                 if (!mx_strv_contains(caps, name) && mx_strv_push(&caps, name) < 0)
                         return mx_error_oom(err);
         }
@@ -1228,7 +1278,7 @@ int mx_runtime__spec_build(json_t **out, const mx_spec_input *in, mx_error **err
         r = security_opt(cfg, &nnp, &seccomp_off, &seccomp_file, err);
         if (r < 0)
                 return r;
-        r = build_caps(&caps, cfg, privileged, err);
+        r = build_caps(&caps, cfg, privileged, in, err);
         if (r < 0)
                 return r;
         json_object_set_new(process, "capabilities", caps);
