@@ -438,7 +438,8 @@ int mx_cni__del_list(const mx_netctx *ctx, const json_t *conflist, const json_t 
 
 int mx_cni__add_list(json_t **result_out, const mx_netctx *ctx, const json_t *conflist,
                      const json_t *runtime_config, const char *container_id, const char *netns,
-                     const char *ifname, mx_error **err)
+                     const char *ifname, mx_cni_progress_fn progress, void *userdata,
+                     mx_error **err)
 {
         json_t *plugins = json_object_get(conflist, "plugins");
         cleanup_json json_t *prev = NULL;
@@ -455,6 +456,8 @@ int mx_cni__add_list(json_t **result_out, const mx_netctx *ctx, const json_t *co
                 if (!c)
                         return mx_error_oom(err);
                 r = mx_cni__exec_plugin(&res, ctx, "ADD", c, container_id, netns, ifname, err);
+                if (r >= 0 && progress)
+                        progress(userdata, res);
                 mx_fault_point("cni-add-plugin");
                 if (r < 0) {
                         /* Spec: undo with DEL over the whole list, in reverse, ignoring what

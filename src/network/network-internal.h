@@ -93,9 +93,14 @@ int mx_cni__exec_plugin(json_t **result_out, const mx_netctx *ctx, const char *c
 /* Run a conflist (spec "Executing a plugin list"): ADD in order with prevResult chaining;
  * on failure the plugins already run are DELeted in reverse. runtime_config holds the
  * capability arguments (portMappings, ips); only plugins declaring a capability get it. */
+/* progress, when set, gets the result so far after each plugin's ADD succeeded (before the
+ * next one runs), so the caller can record it: a crash then still has a prevResult to DEL
+ * with (the firewall plugin removes nothing without one). */
+typedef void (*mx_cni_progress_fn)(void *userdata, const json_t *result_so_far);
 int mx_cni__add_list(json_t **result_out, const mx_netctx *ctx, const json_t *conflist,
                      const json_t *runtime_config, const char *container_id, const char *netns,
-                     const char *ifname, mx_error **err);
+                     const char *ifname, mx_cni_progress_fn progress, void *userdata,
+                     mx_error **err);
 /* DEL in reverse order with prev_result (NULL allowed); every plugin is run even when one
  * fails; the first error is returned. */
 int mx_cni__del_list(const mx_netctx *ctx, const json_t *conflist, const json_t *runtime_config,

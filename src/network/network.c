@@ -668,6 +668,28 @@ int mx_network__release(const mx_netctx *ctx, const char *cid, const char *netwo
 
 /* ---- attach -------------------------------------------------------------------------- */
 
+typedef struct add_progress {
+        const mx_netctx *ctx;
+        const char *cid;
+        const char *net_id;
+} add_progress;
+
+/* Record each step's result, so that a crash mid-chain can still be undone (DEL needs the
+ * prevResult to find the firewall's rules). Best effort: the final UPDATE is the one that
+ * counts. */
+static void record_progress(void *userdata, const json_t *result)
+{
+        const add_progress *p = userdata;
+        cleanup_free char *txt = json_dumps(result, JSON_COMPACT);
+        const char *args[] = {p->cid, p->net_id, txt};
+
+        if (txt)
+                (void)exec_bind(p->ctx,
+                                "UPDATE net_attachments SET result = ?3 WHERE container_id = ?1 "
+                                "AND network_id = ?2",
+                                args, 3, NULL);
+}
+
 static char *join_names(const mx_network_attach_opts *o, const char *cid)
 {
         cleanup_buf mx_buf b = MX_BUF_INIT;
@@ -697,6 +719,7 @@ int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const 
         cleanup(mx_cni_result_freep) mx_cni_result *parsed = NULL;
         char ifname[16], owner_pid[16], owner_start[24], prefix_s[8];
         size_t n_ports = o ? o->n_ports : 0;
+        add_progress prog;
         int r, created_netns = 0, prefix = 0;
         int pid = o && o->owner_pid > 0 ? o->owner_pid : (int)getpid();
 
@@ -869,13 +892,18 @@ int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const 
                 r = mx_error_oom(err);
                 goto fail;
         }
-        r = mx_cni__add_list(&result, ctx, list, rc, cid, netns, ifname, err);
+        prog.ctx = ctx;
+        prog.cid = cid;
+        prog.net_id = net->id;
+        r = mx_cni__add_list(&result, ctx, list, rc, cid, netns, ifname, record_progress, &prog,
+                             err);
         if (r < 0 && want_ip) {
                 mx_error_free(err ? *err : NULL);
                 if (err)
                         *err = NULL;
                 json_object_del(rc, "ips");
-                r = mx_cni__add_list(&result, ctx, list, rc, cid, netns, ifname, err);
+                r = mx_cni__add_list(&result, ctx, list, rc, cid, netns, ifname, record_progress,
+                                     &prog, err);
         }
         if (r < 0) {
                 r = mx_error_wrap(err, MX_D_NETWORK, "attach container '%s' to network '%s'", cid,

@@ -259,5 +259,68 @@ class TestStaleCleanup(NetworkTestCase):
         self.assertEqual(iptables_rules(), rules0)
 
 
+class TestCrashes(NetworkTestCase):
+    """A client killed at each durable step of connect and disconnect (MYRMEX_FAULT_AT):
+    the next command leaves nothing behind, and the namespace can be attached again."""
+
+    def fault_points(self, *args):
+        log = os.path.join(self.tmp, "points.log")
+        self.mx.run(*args, env={"MYRMEX_FAULT_LOG": log})
+        with open(log) as f:
+            points = [line.split()[1] for line in f]
+        os.unlink(log)
+        return points
+
+    def assert_clean(self, rules0, veths0):
+        self.mx.run("network", "ls")  # the next command cleans up
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(veths(), veths0)
+        self.assertEqual(iptables_rules(), rules0)
+
+    def test_connect_killed_at_every_step(self):
+        rules0, veths0 = self.warm_up()
+        # a created, not yet started container: its namespace holds no process
+        full = "mxit-%s-crash" % self.tag
+        sh("ip", "netns", "add", full)
+        self.addCleanup(sh, "ip", "netns", "del", full, check=False)
+        path = "/run/netns/" + full
+        args = ("network", "connect", "--netns", path, "-p", "%d:80" % free_port(), self.net,
+                "crash1")
+        points = self.fault_points(*args)
+        self.assertEqual(points, ["network-attach-recorded", "cni-add-plugin", "cni-add-plugin",
+                                  "cni-add-plugin", "network-cni-added", "network-attached"])
+        self.mx.run("network", "disconnect", self.net, "crash1")
+        for n in range(1, len(points) + 1):
+            log = os.path.join(self.tmp, "at%d.log" % n)
+            cp = self.mx.run(*args, check=False,
+                             env={"MYRMEX_FAULT_AT": str(n), "MYRMEX_FAULT_LOG": log})
+            self.assertEqual(cp.returncode, -signal.SIGKILL, "step %d: %s" % (n, cp.stderr))
+            with open(log) as f:
+                self.assertEqual(f.read().split()[-1], points[n - 1])
+            self.assert_clean(rules0, veths0)
+        # and after all that, a normal attach works and its removal is clean
+        self.mx.run(*args)
+        self.assertEqual(len(self.leases()), 1)
+        self.mx.run("network", "disconnect", self.net, "crash1")
+        self.assert_clean(rules0, veths0)
+
+    def test_disconnect_killed_at_every_step(self):
+        rules0, veths0 = self.warm_up()
+        ns, path = self.netns("dcrash")
+        connect = ("network", "connect", "--netns", path, "--owner-pid",
+                   self.holders[path].pid, "-p", "%d:80" % free_port(), self.net, "dcrash1")
+        self.mx.run(*connect)
+        points = self.fault_points("network", "disconnect", self.net, "dcrash1")
+        self.assertEqual(points[:4], ["cni-del-plugin"] * 3 + ["network-detached"])
+        for n in range(1, 5):
+            self.mx.run(*connect)
+            cp = self.mx.run("network", "disconnect", self.net, "dcrash1", check=False,
+                             env={"MYRMEX_FAULT_AT": str(n)})
+            self.assertEqual(cp.returncode, -signal.SIGKILL)
+            # the disconnect can simply be run again
+            self.mx.run("network", "disconnect", self.net, "dcrash1")
+            self.assert_clean(rules0, veths0)
+
+
 if __name__ == "__main__":
     unittest.main()

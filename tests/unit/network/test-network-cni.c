@@ -161,6 +161,14 @@ static json_t *test_list(const char *mid)
                          mid, "capabilities", "portMappings", 1, "type", "three");
 }
 
+static int progress_calls;
+
+static void count_progress(void *userdata, const json_t *result)
+{
+        ASSERT_NOT_NULL(json_object_get(result, "ips"));
+        (*(int *)userdata)++;
+}
+
 MX_TEST(cni_add_chains_prev_result_and_capabilities)
 {
         const char *dir = mx_tap_tmpdir();
@@ -174,7 +182,10 @@ MX_TEST(cni_add_chains_prev_result_and_capabilities)
         write_plugin(dir, "three", 0);
         rc = json_pack("{s:[{s:i,s:i,s:s}],s:[s]}", "portMappings", "hostPort", 8080,
                        "containerPort", 80, "protocol", "tcp", "ips", "10.88.0.9/16");
-        ASSERT_OK_E(mx_cni__add_list(&res, &ctx, list, rc, "cid1", "/ns/path", "eth0", &err), err);
+        ASSERT_OK_E(mx_cni__add_list(&res, &ctx, list, rc, "cid1", "/ns/path", "eth0",
+                                     count_progress, &progress_calls, &err),
+                    err);
+        ASSERT_EQ(progress_calls, 3);
         ASSERT_NOT_NULL(res);
         log = slurp(dir, "log");
         ASSERT_STREQ(log, "ADD one eth0 /ns/path cid1\nADD two eth0 /ns/path cid1\n"
@@ -230,7 +241,9 @@ MX_TEST(cni_add_failure_is_clear_and_rolled_back)
         write_plugin(dir, "one", 0);
         write_plugin(dir, "fail", 1);
         write_plugin(dir, "three", 0);
-        ASSERT_ERR(mx_cni__add_list(&res, &ctx, list, NULL, "cid2", "/ns", "eth0", &err), MX_EFAIL);
+        ASSERT_ERR(
+                mx_cni__add_list(&res, &ctx, list, NULL, "cid2", "/ns", "eth0", NULL, NULL, &err),
+                MX_EFAIL);
         ASSERT_NULL(res);
         ASSERT_EQ(err->domain, MX_D_NETWORK);
         ASSERT_TRUE(strstr(err->message, "cni plugin 'fail' ADD failed") != NULL);
@@ -246,8 +259,9 @@ MX_TEST(cni_add_failure_is_clear_and_rolled_back)
 
         /* A missing plugin names itself and the package. */
         list = test_list("absent");
-        ASSERT_ERR(mx_cni__add_list(&res, &ctx, list, NULL, "cid3", "/ns", "eth0", &err),
-                   MX_ENOTFOUND);
+        ASSERT_ERR(
+                mx_cni__add_list(&res, &ctx, list, NULL, "cid3", "/ns", "eth0", NULL, NULL, &err),
+                MX_ENOTFOUND);
         ASSERT_TRUE(strstr(err->message, "'absent'") != NULL);
         ASSERT_TRUE(strstr(err->message, "containernetworking-plugins") != NULL);
         mx_error_free(err);
