@@ -244,9 +244,11 @@ static int ref_finish(mx_ref *r)
                 return MX_ENOMEM;
         }
         if (strcmp(r->domain, DEFAULT_DOMAIN) == 0 && !first_looks_like_domain(r->path)) {
-                if (strncmp(fam_path, OFFICIAL_PREFIX, strlen(OFFICIAL_PREFIX)) == 0 &&
-                    !strchr(fam_path + strlen(OFFICIAL_PREFIX), '/'))
-                        fam_path += strlen(OFFICIAL_PREFIX);
+                size_t plen = sizeof(OFFICIAL_PREFIX) - 1;
+
+                if (strlen(fam_path) > plen && memcmp(fam_path, OFFICIAL_PREFIX, plen) == 0 &&
+                    !memchr(fam_path + plen, '/', strlen(fam_path) - plen))
+                        fam_path += plen;
                 fam_name = strdup(fam_path);
         } else {
                 fam_name = strdup(r->name);

@@ -24,8 +24,6 @@
 #include "store-priv.h"
 #include "strv.h"
 
-#define GC_LOCK_TIMEOUT_MS 60000
-
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -215,7 +213,7 @@ int mx_store_gc(mx_store *s, mx_store_gc_report *report, mx_error **err)
         if (r < 0)
                 return r;
         memset(&local, 0, sizeof(local));
-        r = mx_store__lock_exclusive(s, GC_LOCK_TIMEOUT_MS, err);
+        r = mx_store__lock_exclusive(s, s->lock_timeout_ms, err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_STORE, "collect garbage");
         r = store_gc_locked(s, &local, err);
@@ -686,7 +684,7 @@ static int store_check(mx_store *s, int repair, mx_store_check_report **out, mx_
                 return mx_error_oom(err);
         c.rep = rep;
         /* Shared: no gc or removal deletes files under us. Exclusive to repair. */
-        r = repair ? mx_store__lock_exclusive(s, GC_LOCK_TIMEOUT_MS, err)
+        r = repair ? mx_store__lock_exclusive(s, s->lock_timeout_ms, err)
                    : mx_store__lock_shared(s, err);
         if (r < 0)
                 return r;
@@ -965,7 +963,7 @@ static int store_prune(mx_store *s, int all, mx_store_prune_report *rep, mx_erro
         if (r < 0)
                 return r;
 
-        r = mx_store__lock_exclusive(s, GC_LOCK_TIMEOUT_MS, err);
+        r = mx_store__lock_exclusive(s, s->lock_timeout_ms, err);
         if (r < 0)
                 return r;
         r = store_gc_locked(s, &rep->gc, err);

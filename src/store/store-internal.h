@@ -78,6 +78,9 @@ int mx_store__lock_shared(mx_store *s, mx_error **err);
 int mx_store__lock_exclusive(mx_store *s, int timeout_ms, mx_error **err);
 void mx_store__unlock(mx_store *s);
 
+/* How long gc, prune and repair wait for writers before MX_EBUSY (default 60000 ms). */
+void mx_store__set_lock_timeout(mx_store *s, int timeout_ms);
+
 /* Validate a sha256 digest for the store: MX_EINVAL (invalid) / MX_EUNSUPPORTED (other
  * algorithm), domain MX_D_STORE, naming what in the message. */
 int mx_store__check_digest(const char *digest, const char *what, mx_error **err);

@@ -26,6 +26,7 @@ struct mx_store {
         int lock_fd;
         int lock_state;
         int open_writers;
+        int lock_timeout_ms;
 };
 
 MX_DEFINE_FREEP(mx_ref, mx_ref_free)

@@ -20,10 +20,11 @@
 #include "store-priv.h"
 #include "strv.h"
 
-#define BUSY_TIMEOUT_MS 30000
-#define BEGIN_RETRY_MS  60000
-#define STORE_DB_NAME   "myrmex.db"
-#define STORE_LOCK_NAME "gc.lock"
+#define BUSY_TIMEOUT_MS    30000
+#define BEGIN_RETRY_MS     60000
+#define GC_LOCK_TIMEOUT_MS 60000
+#define STORE_DB_NAME      "myrmex.db"
+#define STORE_LOCK_NAME    "gc.lock"
 
 /*
  * The store's own schema. Step i takes PRAGMA user_version from i to i + 1; only ever
@@ -492,6 +493,12 @@ void mx_store__unlock(mx_store *s)
         s->lock_state = LOCK_NONE;
 }
 
+void mx_store__set_lock_timeout(mx_store *s, int timeout_ms)
+{
+        if (s)
+                s->lock_timeout_ms = timeout_ms < 0 ? 0 : timeout_ms;
+}
+
 void store_maybe_release(mx_store *s)
 {
         if (s->lock_state == LOCK_SHARED_HELD && s->open_writers == 0)
@@ -624,6 +631,7 @@ int mx_store_open(mx_store **out, const char *root, mx_error **err)
                 return mx_error_oom(err);
         s->magic = STORE_MAGIC;
         s->lock_fd = -1;
+        s->lock_timeout_ms = GC_LOCK_TIMEOUT_MS;
 
         r = mx_fs_mkdir_p(root, 0711, err);
         if (r < 0)

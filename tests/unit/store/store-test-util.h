@@ -108,6 +108,16 @@ static inline void test_add_image(mx_store *s, const char *name, const char *con
         mx_image_record_free(rec);
 }
 
+/* mx_store_image_get's return code, freeing the record. */
+static inline int test_image_get_rc(mx_store *s, const char *what)
+{
+        mx_image_record *rec = NULL;
+        int r = mx_store_image_get(s, what, &rec, NULL);
+
+        mx_image_record_free(rec);
+        return r;
+}
+
 /* The cause chain holds a node with this domain. */
 static inline int test_chain_has_domain(const mx_error *e, mx_domain d)
 {

@@ -104,6 +104,7 @@ MX_TEST(gc_waits_for_writer_in_another_handle)
         char loose[MX_DIGEST_BUF];
 
         ASSERT_OK(mx_store_open(&g, mx_store_root(w), NULL));
+        mx_store__set_lock_timeout(g, 200);
         rec = test_image_record(w, "pending", L2, 2, 1); /* blobs written, not registered */
         test_put(w, "unregistered but in progress", loose);
         ASSERT_ERR(mx_store__lock_exclusive(g, 200, &err), MX_EBUSY);
@@ -111,6 +112,12 @@ MX_TEST(gc_waits_for_writer_in_another_handle)
         mx_error_free(err);
         err = NULL;
         ASSERT_ERR(mx_store_check(g, 1, &(mx_store_check_report *){NULL}, &err), MX_EBUSY);
+        ASSERT_EQ(err->domain, MX_D_STORE);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_gc(g, NULL, &err), MX_EBUSY);
+        ASSERT_EQ(err->domain, MX_D_STORE);
+        ASSERT_TRUE(test_msg_has(err, "collect garbage"));
         mx_error_free(err);
         err = NULL;
         /* the writer registers its image and lets go */
@@ -249,7 +256,7 @@ MX_TEST(check_detects_corrupt_blob_and_repair_fixes)
         ASSERT_EQ(rep->n_garbage, 0);
         mx_store_check_report_free(rep);
         /* the corrupt image is gone, its tag too; the good one and the shared base stay */
-        ASSERT_ERR(mx_store_image_get(s, bad, &(mx_image_record *){NULL}, NULL), MX_ENOTFOUND);
+        ASSERT_EQ(test_image_get_rc(s, bad), MX_ENOTFOUND);
         ASSERT_ERR(mx_store_image_resolve(s, "bad:1", &path, NULL), MX_ENOTFOUND);
         ASSERT_EQ(blob_exists(s, got->layers[1].digest), 0);
         ASSERT_EQ(blob_exists(s, got->layers[0].digest), 1);
@@ -280,7 +287,7 @@ MX_TEST(check_detects_missing_blob_and_layer_dir)
         mx_store_check_report_free(rep);
         ASSERT_EQ(mx_store_layer_is_unpacked(s, got->layers[0].chain_id, NULL), 0);
         /* the image stays: its blobs are fine */
-        ASSERT_OK(mx_store_image_get(s, id, &(mx_image_record *){NULL}, NULL));
+        ASSERT_EQ(test_image_get_rc(s, id), 0);
 
         /* now a missing manifest */
         ASSERT_OK(mx_store_blob_path(s, got->manifest_digest, &path, NULL));
@@ -295,7 +302,7 @@ MX_TEST(check_detects_missing_blob_and_layer_dir)
         ASSERT_EQ(rep->n_problems, 0);
         ASSERT_EQ(rep->n_garbage, 0);
         mx_store_check_report_free(rep);
-        ASSERT_ERR(mx_store_image_get(s, id, &(mx_image_record *){NULL}, NULL), MX_ENOTFOUND);
+        ASSERT_EQ(test_image_get_rc(s, id), MX_ENOTFOUND);
         /* everything of it was collected */
         ASSERT_EQ(blob_exists(s, got->layers[0].digest), 0);
         free(path);
@@ -335,7 +342,7 @@ MX_TEST(check_detects_bad_rows)
         rep = check(s, 0);
         ASSERT_EQ(rep->n_problems, 0);
         mx_store_check_report_free(rep);
-        ASSERT_OK(mx_store_image_get(s, "rows:1", &(mx_image_record *){NULL}, NULL));
+        ASSERT_EQ(test_image_get_rc(s, "rows:1"), 0);
         mx_store_free(s);
 }
 
@@ -410,7 +417,7 @@ MX_TEST(prune_dangling_then_all)
         ASSERT_STREQ(rep->untagged[0], "t:1");
         mx_store_prune_report_free(rep);
         rep = NULL;
-        ASSERT_OK(mx_store_image_get(s, mounted, &(mx_image_record *){NULL}, NULL));
+        ASSERT_EQ(test_image_get_rc(s, mounted), 0);
         ASSERT_ERR(mx_store_prune(s, 0, NULL, &err), MX_EINVAL);
         mx_error_free(err);
         {
