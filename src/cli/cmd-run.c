@@ -761,11 +761,23 @@ static int cmd_run(mx_cli *cli, int argc, char **argv)
         if (code < 0) {
                 /* the monitor went away: the record says what is known */
                 int ec = 0;
+                char *insp = NULL;
+                json_t *j = NULL;
 
-                if (mx_container_wait(rt, id, &ec, NULL) == 0)
+                code = 125;
+                if (mx_container_wait(rt, id, &ec, NULL) == 0 &&
+                    mx_container_inspect(rt, id, &insp, NULL) == 0)
+                        j = json_loads(insp, 0, NULL);
+                mx_free(insp);
+                if (j &&
+                    strcmp(json_string_value(json_object_get(json_object_get(j, "State"), "Status"))
+                                   ?: "",
+                           "created") != 0)
                         code = ec;
                 else
-                        code = 125;
+                        fprintf(stderr, "myrmex: error: the container monitor exited before "
+                                        "the container started\n");
+                json_decref(j);
         }
         r = code;
 out:
