@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -279,6 +280,22 @@ int mx_images_import(mx_store *s, int fd, const char *ref, const mx_images_impor
                 cfg->history[0].comment = TAKE_PTR(comment);
         }
         r = mx_image_config_to_json(&cfg_json, &cfg_len, cfg, err);
+        if (r >= 0 && cfg->n_history > 0 && cfg->history[0].comment) {
+                /* Docker also keeps the message as the image's top-level "comment" (what
+                 * inspect shows as Comment); the config struct does not model it. */
+                json_t *j = json_loadb(cfg_json, cfg_len, JSON_PRESERVE_ORDER, NULL);
+                char *with = NULL;
+
+                if (j &&
+                    json_object_set_new(j, "comment", json_string(cfg->history[0].comment)) == 0)
+                        with = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                json_decref(j);
+                if (!with)
+                        return mx_error_oom(err);
+                free(cfg_json);
+                cfg_json = with;
+                cfg_len = strlen(with);
+        }
         if (r >= 0)
                 r = mx_imageops__blob_put(s, cfg_json, cfg_len, cfg_digest, err);
         if (r < 0)

@@ -213,6 +213,7 @@ MX_TEST(import_makes_one_layer_image)
         ASSERT_STREQ(json_string_value(json_array_get(json_object_get(insp, "RepoTags"), 0)),
                      "imported:1");
         ASSERT_STREQ(mx_json_str(insp, "Created"), "2023-11-14T22:13:20Z");
+        ASSERT_STREQ(mx_json_str(insp, "Comment"), "Imported from -");
         ASSERT_STREQ(mx_json_str(json_object_get(insp, "RootFS"), "Type"), "layers");
         ASSERT_TRUE(json_integer_value(json_object_get(insp, "Size")) >= 10240);
         ASSERT_OK_E(mx_images_history_json(s, id, &json, &err), err);
