@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <myrmex/metrics.h>
@@ -197,4 +202,134 @@ MX_TEST(sample_self_live)
         ASSERT_TRUE(s.memory_usage > 0);
         ASSERT_ERR(mx_metrics_sample_pid(&s, 0, NULL, &err), MX_EINVAL);
         mx_error_free(err);
+}
+
+/* A controlled load: a busy loop in a cgroup capped at half a CPU (what --cpus 0.5 sets)
+ * must read as ~50% CPU, and leave no CPU headroom in the performance score. */
+static int write_file(const char *dir, const char *name, const char *text)
+{
+        char p[512];
+        FILE *f;
+        int ok;
+
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        f = fopen(p, "we");
+        if (!f)
+                return -1;
+        ok = fputs(text, f) >= 0;
+        return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* utime + stime of a process in ns, from /proc (an independent clock for the check). */
+static double proc_cpu_ns(pid_t pid)
+{
+        char p[64], buf[1024];
+        unsigned long long ut = 0, st = 0;
+        const char *q;
+        FILE *f;
+        size_t n;
+
+        snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+        f = fopen(p, "re");
+        if (!f)
+                return -1;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        q = strrchr(buf, ')');
+        if (!q ||
+            sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return -1;
+        return (double)(ut + st) * 1e9 / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double mono_ns(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+MX_TEST(controlled_load_under_cpu_quota)
+{
+        double c0 = 0, c1 = 0, w0 = 0, w1 = 0;
+        char cpu[256], acct[256], mem[256], pidtxt[32];
+        mx_metrics_sample a = {0}, b = {0};
+        mx_metrics_context ctx = {.container_name = "burner", .cpu_limit = 0.5};
+        mx_container_metrics m;
+        mx_error *err = NULL;
+        struct timespec ts = {1, 500000000};
+        pid_t child;
+        int ok = 1;
+
+        if (geteuid() != 0)
+                SKIP("creating cgroups needs root");
+        if (access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", W_OK) != 0 ||
+            access("/sys/fs/cgroup/cpuacct/cpuacct.usage", R_OK) != 0 ||
+            access("/sys/fs/cgroup/memory/memory.usage_in_bytes", R_OK) != 0)
+                SKIP("no cgroup v1 cpu, cpuacct and memory hierarchies here");
+        snprintf(cpu, sizeof(cpu), "/sys/fs/cgroup/cpu/mx-test-load-%d", (int)getpid());
+        snprintf(acct, sizeof(acct), "/sys/fs/cgroup/cpuacct/mx-test-load-%d", (int)getpid());
+        snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/mx-test-load-%d", (int)getpid());
+        /* cpu and cpuacct may be one hierarchy (cpu,cpuacct) or two */
+        ASSERT_TRUE(mkdir(cpu, 0755) == 0);
+        if (mkdir(acct, 0755) < 0 && errno != EEXIST)
+                ok = 0;
+        if (mkdir(mem, 0755) < 0)
+                ok = 0;
+        ASSERT_TRUE(ok);
+        ASSERT_OK(write_file(cpu, "cpu.cfs_period_us", "100000"));
+        ASSERT_OK(write_file(cpu, "cpu.cfs_quota_us", "50000"));
+        child = fork();
+        if (child == 0) {
+                volatile unsigned long x = 0;
+
+                for (;;)
+                        x++;
+        }
+        snprintf(pidtxt, sizeof(pidtxt), "%d", (int)child);
+        ok = write_file(cpu, "cgroup.procs", pidtxt) == 0 &&
+             write_file(acct, "cgroup.procs", pidtxt) == 0 &&
+             write_file(mem, "cgroup.procs", pidtxt) == 0;
+        if (ok) {
+                nanosleep(&(struct timespec){0, 300000000}, NULL);
+                c0 = proc_cpu_ns(child);
+                w0 = mono_ns();
+                ok = mx_metrics_sample_pid(&a, (int)child, NULL, &err) == 0;
+                nanosleep(&ts, NULL);
+                ok = ok && mx_metrics_sample_pid(&b, (int)child, NULL, &err) == 0;
+                c1 = proc_cpu_ns(child);
+                w1 = mono_ns();
+        }
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        rmdir(cpu);
+        rmdir(acct);
+        rmdir(mem);
+        ASSERT_OK_E(ok ? 0 : -1, err);
+        mx_metrics_compute(&m, &a, &b, &ctx);
+        printf("# controlled load: cpu %.2f%% (the process's own clock: %.2f%%), memory %.3f MB, "
+               "score %.2f\n",
+               m.cpu_usage_percent, 100 * (c1 - c0) / (w1 - w0), m.memory_usage_mb,
+               m.performance_score);
+        /* docker stats' formula agrees with the process's own CPU time over wall time */
+        ASSERT_TRUE(m.cpu_usage_percent > 100 * (c1 - c0) / (w1 - w0) - 6 &&
+                    m.cpu_usage_percent < 100 * (c1 - c0) / (w1 - w0) + 6);
+        /* The quota caps the loop at 50% of one CPU; a busy shared host may give it much
+         * less (the check against its own clock above is the exact one). */
+        ASSERT_TRUE(m.cpu_usage_percent > 5 && m.cpu_usage_percent < 56);
+        /* The score follows the documented formula for what was measured: CPU headroom
+         * against the 0.5 CPU limit, memory headroom, no health check (counts as 1). */
+        {
+                double cpu_head = 1 - m.cpu_usage_percent / 50.0;
+                double mem_head = 1 - (double)b.memory_usage / (m.memory_limit_mb * 1e6);
+                double want;
+
+                if (cpu_head < 0)
+                        cpu_head = 0;
+                want = 100 * (0.4 * cpu_head + 0.4 * mem_head + 0.2);
+                ASSERT_TRUE(m.performance_score > want - 0.1 && m.performance_score < want + 0.1);
+                ASSERT_TRUE(m.performance_score < 75); /* a loaded container scores low */
+        }
 }
