@@ -48,7 +48,8 @@ static int cmd_import(mx_cli *cli, int argc, char **argv)
                 return mx_cli_usage_error(cli,
                                           "stdin is a terminal; pipe a tarball or name a file");
         }
-        io.source = src;
+        /* Docker streams a local file as stdin, so its message says "Imported from -" too */
+        io.source = "-";
         r = mx_cli_store(cli, &s, &err);
         if (r >= 0)
                 r = mx_images_import(s, fd, ref, &io, &id, &err);
