@@ -1946,30 +1946,29 @@ int mx_container_logs(mx_runtime *rt, const char *ref, const mx_logs_opts *opts,
                         pos = (size_t)st.st_size;
                         if (m[pos - 1] == '\n')
                                 pos--;
-                        while (pos > 0) {
-                                if (m[pos - 1] == '\n') {
-                                        if (need == 0)
+                        {
+                                int64_t found = 0;
+
+                                /* the start is just after the need-th newline from the end */
+                                while (pos > 0 && found < need) {
+                                        if (m[pos - 1] == '\n' && ++found == need)
                                                 break;
-                                        need--;
+                                        pos--;
                                 }
-                                pos--;
-                        }
-                        if (pos == 0 && need > 0) {
-                                need--; /* the file's first line */
                                 munmap(m, (size_t)st.st_size);
-                                if (need == 0 && fi - 1 > 0) {
-                                        start_file = fi - 1;
-                                        start_off = 0;
+                                if (need > 0 && found == need) {
+                                        start_off = pos;
+                                        need = -1;
                                         break;
                                 }
-                                continue;
+                                /* the whole file: found + 1 lines */
+                                need -= found + 1;
+                                if (need <= 0) {
+                                        start_off = 0;
+                                        need = -1;
+                                        break;
+                                }
                         }
-                        if (need == 0 && pos == 0 && opts->tail == 0)
-                                pos = (size_t)st.st_size;
-                        start_off = pos;
-                        munmap(m, (size_t)st.st_size);
-                        need = -1;
-                        break;
                 }
                 if (opts->tail == 0) {
                         start_file = nf - 1;
