@@ -18,6 +18,9 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#if MX_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include <myrmex/layer.h>
 
@@ -37,6 +40,9 @@ struct reader {
         z_stream z;
         bool z_init;
         bool z_boundary; /* between gzip members: only a new member or EOF may follow */
+#if MX_HAVE_ISAL
+        struct inflate_state *isal;
+#endif
         ZSTD_DCtx *zd;
         size_t zret; /* last ZSTD_decompressStream hint: 0 = frame complete */
         bool done;
@@ -158,6 +164,90 @@ static ssize_t next_gzip(struct reader *r, const void **buf)
         }
 }
 
+#if MX_HAVE_ISAL
+/* Move unconsumed input to the front and read more after it: for a decoder that wants more
+ * bytes than it was given before it makes progress. Returns 0 at EOF, -1 on error. */
+static ssize_t fill_more(struct reader *r)
+{
+        size_t rem = r->in_len - r->in_pos;
+        ssize_t n;
+
+        if (r->in_eof)
+                return 0;
+        memmove(r->in, r->in + r->in_pos, rem);
+        r->in_len = rem;
+        r->in_pos = 0;
+        n = mx_layer__read_full(r->fd, r->in + rem, MX_LAYER_IO_CHUNK - rem);
+        if (n < 0) {
+                if (!r->err)
+                        r->code =
+                                mx_error_errno_val(&r->err, (int)-n, MX_D_IMAGE, "read layer blob");
+                return -1;
+        }
+        if ((size_t)n < MX_LAYER_IO_CHUNK - rem)
+                r->in_eof = true;
+        mx_hasher_update(r->blob_h, r->in + rem, (size_t)n);
+        r->csize += (uint64_t)n;
+        r->in_len += (size_t)n;
+        return n;
+}
+
+/* ISA-L's igzip: the same contract as next_gzip, about twice as fast. */
+static ssize_t next_gzip_isal(struct reader *r, const void **buf)
+{
+        struct inflate_state *st = r->isal;
+
+        for (;;) {
+                ssize_t avail = fill(r);
+                size_t consumed, produced;
+                int ir;
+
+                if (avail < 0)
+                        return -1;
+                if (avail == 0 && r->z_boundary) {
+                        r->done = true;
+                        return 0;
+                }
+                st->next_in = r->in + r->in_pos;
+                st->avail_in = (uint32_t)avail;
+                st->next_out = r->out;
+                st->avail_out = (uint32_t)MX_LAYER_IO_CHUNK;
+                ir = isal_inflate(st);
+                consumed = (size_t)avail - st->avail_in;
+                produced = MX_LAYER_IO_CHUNK - st->avail_out;
+                r->in_pos += consumed;
+                if (ir < 0 || ir == ISAL_NEED_DICT) {
+                        if (r->z_boundary)
+                                return reader_fail(r, MX_EFORMAT, "garbage after the gzip stream");
+                        return reader_fail(r, MX_EFORMAT, "corrupt gzip stream");
+                }
+                if (st->block_state == ISAL_BLOCK_FINISH) {
+                        /* Another member may follow (pigz-style streams): only that or EOF. */
+                        isal_inflate_reset(st);
+                        st->crc_flag = ISAL_GZIP;
+                        r->z_boundary = true;
+                } else if (produced || consumed) {
+                        r->z_boundary = false;
+                }
+                if (produced) {
+                        mx_hasher_update(r->diff_h, r->out, produced);
+                        *buf = r->out;
+                        return emit(r, produced);
+                }
+                if (consumed == 0 && !r->z_boundary) {
+                        /* No progress: the decoder needs more input than is buffered. */
+                        ssize_t more = fill_more(r);
+                        if (more < 0)
+                                return -1;
+                        if (more == 0 && avail == 0)
+                                return reader_fail(r, MX_EFORMAT, "truncated gzip stream");
+                        if (more == 0 && r->in_pos == r->in_len)
+                                return reader_fail(r, MX_EFORMAT, "truncated gzip stream");
+                }
+        }
+}
+#endif
+
 static ssize_t next_zstd(struct reader *r, const void **buf)
 {
         for (;;) {
@@ -214,6 +304,10 @@ static ssize_t next_chunk(struct reader *r, const void **buf)
                 return 0;
         switch (r->comp) {
         case MX_COMPRESSION_GZIP:
+#if MX_HAVE_ISAL
+                if (r->isal)
+                        return next_gzip_isal(r, buf);
+#endif
                 return next_gzip(r, buf);
         case MX_COMPRESSION_ZSTD:
                 return next_zstd(r, buf);
@@ -258,6 +352,16 @@ static int reader_init(struct reader *r, int fd, const mx_layer_unpack_opts *opt
         if (r->comp == MX_COMPRESSION_AUTO)
                 r->comp = mx_compression_detect(r->in, r->in_len);
         if (r->comp == MX_COMPRESSION_GZIP) {
+#if MX_HAVE_ISAL
+                const char *force_zlib = getenv("MYRMEX_LAYER_ZLIB"); /* keeps zlib tested */
+                if (!force_zlib || !*force_zlib) {
+                        r->isal = calloc(1, sizeof(*r->isal));
+                        if (!r->isal)
+                                return mx_error_oom(err);
+                        isal_inflate_init(r->isal);
+                        r->isal->crc_flag = ISAL_GZIP;
+                }
+#endif
                 if (inflateInit2(&r->z, 15 + 16) != Z_OK)
                         return mx_error_oom(err);
                 r->z_init = true;
@@ -281,6 +385,9 @@ static void reader_clear(struct reader *r)
 {
         if (r->z_init)
                 inflateEnd(&r->z);
+#if MX_HAVE_ISAL
+        free(r->isal);
+#endif
         ZSTD_freeDCtx(r->zd);
         free(r->in);
         free(r->out);
