@@ -254,6 +254,7 @@ MX_TEST(attach_detach_real_plugins_keep_address)
         ASSERT_TRUE(stat(lease, &st) < 0);
         ASSERT_OK_E(mx_network__detach(&ctx, "c0ffee01", NULL, &err), err);
         ao.container_name = "alpha";
+        mx_network_attachment_free(b); /* beta's */
         ASSERT_OK_E(mx_network__attach(&b, &ctx, "c0ffee01", "mxunit", &ao, &err), err);
         ASSERT_STREQ(b->ip, a->ip);
         mx_network_attachment_free(b);
