@@ -36,7 +36,6 @@
 MX_DEFINE_FREEP(struct archive, archive_read_free)
 MX_DEFINE_FREEP(mx_manifest, mx_manifest_free)
 MX_DEFINE_FREEP(mx_index, mx_index_free)
-MX_DEFINE_FREEP(mx_image_config, mx_image_config_free)
 MX_DEFINE_FREEP(mx_platform, mx_platform_free)
 
 #define CHUNK           (256 * 1024)
