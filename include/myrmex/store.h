@@ -290,7 +290,8 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_store_untag(mx_store *s, const char *ref,
  * - a mounted image (mounts > 0) is not deleted without force (MX_EBUSY); with force the
  *   caller must have unmounted it, as its layers may be collected.
  * - an image referenced by a row of another table (a container; foreign key on images(id))
- *   is refused with MX_EBUSY, force or not.
+ *   is not deleted: without force the call fails with MX_EBUSY ("in use") and changes
+ *   nothing; with force its tags are removed and it stays, dangling (as docker rmi -f).
  *
  * Rows change in one transaction; unreferenced blobs and layer directories are then removed
  * when no other process is writing to the store (else the next mx_store_gc() removes them).

@@ -764,15 +764,26 @@ int mx_store_check(mx_store *s, int repair, mx_store_check_report **out, mx_erro
 
 /* ---- df ---- */
 
-static int sum_blob_sizes(mx_store *s, const char *sql, uint64_t *out, mx_error **err)
+/* Add the blobs of an image to a set. */
+static int add_image_blobs(char ***set, const mx_image_record *rec)
 {
-        cleanup_strv char **v = NULL;
-        int r = store_query_strv(s, sql, NULL, &v, err);
+        if (!mx_strv_contains(*set, rec->manifest_digest) &&
+            mx_strv_push(set, rec->manifest_digest) < 0)
+                return MX_ENOMEM;
+        if (!mx_strv_contains(*set, rec->id) && mx_strv_push(set, rec->id) < 0)
+                return MX_ENOMEM;
+        for (size_t i = 0; i < rec->n_layers; i++) {
+                if (!mx_strv_contains(*set, rec->layers[i].digest) &&
+                    mx_strv_push(set, rec->layers[i].digest) < 0)
+                        return MX_ENOMEM;
+        }
+        return 0;
+}
 
-        if (r < 0)
-                return r;
+static int blob_bytes(mx_store *s, char **set, uint64_t *out, mx_error **err)
+{
         *out = 0;
-        MX_STRV_FOREACH (d, v) {
+        MX_STRV_FOREACH (d, set) {
                 cleanup_free char *p = NULL;
                 struct stat st;
 
@@ -787,72 +798,72 @@ static int sum_blob_sizes(mx_store *s, const char *sql, uint64_t *out, mx_error 
         return 0;
 }
 
-static int query_u64(mx_store *s, const char *sql, uint64_t *out, mx_error **err)
-{
-        sqlite3_stmt *st = NULL;
-        int rc, r;
-
-        r = mx_store__prepare(s, &st, sql, err);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                sqlite3_int64 v = sqlite3_column_int64(st, 0);
-
-                *out = v > 0 ? (uint64_t)v : 0;
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW)
-                return mx_store__sql_error(s, rc, err, "disk usage");
-        return 0;
-}
-
-#define ALL_BLOBS(where)                                                                         \
-        "SELECT manifest_digest FROM images " where " UNION SELECT id FROM images " where        \
-        " UNION SELECT digest FROM image_layers WHERE image_id IN (SELECT id FROM images " where \
-        ")"
-
+/* Active images: mounted, or used by a row of another module (a container). */
 static int store_df(mx_store *s, mx_store_df_report *rep, mx_error **err)
 {
-        uint64_t active_size = 0, active_layers = 0;
-        int r;
+        cleanup_strv char **ids = NULL, **in_use = NULL, **all_blobs = NULL, **active_blobs = NULL,
+                          **active_chains = NULL;
+        sqlite3_stmt *st = NULL;
+        uint64_t active_size = 0;
+        int rc, r;
 
-        r = query_u64(s, "SELECT count(*) FROM images", &rep->images.total, err);
-        if (r >= 0)
-                r = query_u64(s, "SELECT count(*) FROM images WHERE mounts > 0",
-                              &rep->images.active, err);
-        if (r >= 0)
-                r = sum_blob_sizes(s, ALL_BLOBS(""), &rep->images.size, err);
-        if (r >= 0)
-                r = sum_blob_sizes(s, ALL_BLOBS("WHERE mounts > 0"), &active_size, err);
+        r = store_query_strv(s, "SELECT id FROM images ORDER BY id", NULL, &ids, err);
+        if (r < 0)
+                return r;
+        r = store_images_in_use(s, &in_use, err);
+        if (r < 0)
+                return r;
+        MX_STRV_FOREACH (id, ids) {
+                cleanup(mx_image_record_freep) mx_image_record *rec = NULL;
+                int active;
+
+                r = store_load_record(s, id, &rec, err);
+                if (r < 0)
+                        return r;
+                active = rec->mounts > 0 || mx_strv_contains(in_use, id);
+                rep->images.total++;
+                if (add_image_blobs(&all_blobs, rec) < 0)
+                        return mx_error_oom(err);
+                if (!active)
+                        continue;
+                rep->images.active++;
+                if (add_image_blobs(&active_blobs, rec) < 0)
+                        return mx_error_oom(err);
+                for (size_t i = 0; i < rec->n_layers; i++) {
+                        if (!mx_strv_contains(active_chains, rec->layers[i].chain_id) &&
+                            mx_strv_push(&active_chains, rec->layers[i].chain_id) < 0)
+                                return mx_error_oom(err);
+                }
+        }
+        r = blob_bytes(s, all_blobs, &rep->images.size, err);
+        if (r < 0)
+                return r;
+        r = blob_bytes(s, active_blobs, &active_size, err);
         if (r < 0)
                 return r;
         rep->images.reclaimable =
                 rep->images.size > active_size ? rep->images.size - active_size : 0;
 
-        r = query_u64(s, "SELECT count(*) FROM layers WHERE unpacked = 1", &rep->layers.total, err);
-        if (r >= 0)
-                r = query_u64(s,
-                              "SELECT count(DISTINCT l.chain_id) FROM layers l JOIN image_layers "
-                              "il ON il.chain_id = l.chain_id JOIN images i ON i.id = il.image_id "
-                              "WHERE l.unpacked = 1 AND i.mounts > 0",
-                              &rep->layers.active, err);
-        if (r >= 0)
-                r = query_u64(s,
-                              "SELECT coalesce(sum(max(unpacked_size, 0)), 0) FROM layers "
+        r = mx_store__prepare(s, &st,
+                              "SELECT chain_id, max(unpacked_size, 0) FROM layers "
                               "WHERE unpacked = 1",
-                              &rep->layers.size, err);
-        if (r >= 0)
-                r = query_u64(s,
-                              "SELECT coalesce(sum(max(unpacked_size, 0)), 0) FROM layers "
-                              "WHERE unpacked = 1 AND chain_id IN (SELECT il.chain_id FROM "
-                              "image_layers il JOIN images i ON i.id = il.image_id WHERE "
-                              "i.mounts > 0)",
-                              &active_layers, err);
+                              err);
         if (r < 0)
                 return r;
-        rep->layers.reclaimable =
-                rep->layers.size > active_layers ? rep->layers.size - active_layers : 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *chain = (const char *)sqlite3_column_text(st, 0);
+                uint64_t size = (uint64_t)sqlite3_column_int64(st, 1);
+
+                rep->layers.total++;
+                rep->layers.size += size;
+                if (chain && mx_strv_contains(active_chains, chain))
+                        rep->layers.active++;
+                else
+                        rep->layers.reclaimable += size;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return mx_store__sql_error(s, rc, err, "disk usage of layers");
         return 0;
 }
 

@@ -721,6 +721,61 @@ fail:
 
 /* ---- removal ---- */
 
+static int cmp_strp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Another module's table uses an image through "col REFERENCES images(id)": find them all
+ * with pragma_foreign_key_list instead of knowing their schemas. */
+int store_images_in_use(mx_store *s, char ***out, mx_error **err)
+{
+        cleanup_strv char **pairs = NULL, **ids = NULL;
+        int r;
+
+        r = store_query_strv(s,
+                             "SELECT m.name || char(31) || f.\"from\" FROM sqlite_master m, "
+                             "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND "
+                             "f.\"table\" = 'images' AND m.name NOT IN ('image_layers', 'tags') "
+                             "ORDER BY 1",
+                             NULL, &pairs, err);
+        if (r < 0)
+                return r;
+        MX_STRV_FOREACH (pair, pairs) {
+                cleanup_strv char **v = NULL;
+                cleanup_free char *sql = NULL, *table = NULL, *col = NULL;
+                char *sep = strchr(pair, 31);
+
+                if (!sep)
+                        continue;
+                table = strndup(pair, (size_t)(sep - pair));
+                col = strdup(sep + 1);
+                if (!table || !col)
+                        return mx_error_oom(err);
+                /* names come from the schema, quoted as identifiers */
+                if (strchr(table, '"') || strchr(col, '"'))
+                        continue;
+                if (asprintf(&sql, "SELECT DISTINCT \"%s\" FROM \"%s\" WHERE \"%s\" IS NOT NULL",
+                             col, table, col) < 0)
+                        return mx_error_oom(err);
+                r = store_query_strv(s, sql, NULL, &v, err);
+                if (r < 0)
+                        return r;
+                MX_STRV_FOREACH (id, v) {
+                        if (!mx_strv_contains(ids, id) && mx_strv_push(&ids, id) < 0)
+                                return mx_error_oom(err);
+                }
+        }
+        if (!ids) {
+                ids = calloc(1, sizeof(char *));
+                if (!ids)
+                        return mx_error_oom(err);
+        }
+        qsort(ids, mx_strv_length(ids), sizeof(char *), cmp_strp);
+        *out = TAKE_PTR(ids);
+        return 0;
+}
+
 int store_prune_layer_rows(mx_store *s, char ***deleted, uint64_t *count, mx_error **err)
 {
         cleanup_strv char **gone = NULL;
@@ -886,7 +941,26 @@ static int image_remove(mx_store *s, const char *what, int force, char ***untagg
                                 return r;
                 }
         }
-        return delete_image_row(s, id, deleted, err);
+        if (!force)
+                return delete_image_row(s, id, deleted, err);
+        /* Forced: an image a container uses loses its names but stays, dangling, as with
+         * docker rmi -f; the savepoint keeps the untagging when the delete is refused. */
+        r = mx_store__exec(s, "SAVEPOINT rmi_delete", err);
+        if (r < 0)
+                return r;
+        {
+                mx_error *e = NULL;
+
+                r = delete_image_row(s, id, deleted, &e);
+                if (r == MX_EBUSY) {
+                        mx_error_free(e);
+                        return mx_store__exec(s, "ROLLBACK TO rmi_delete; RELEASE rmi_delete", err);
+                }
+                mx_error_move(err, &e);
+        }
+        if (r < 0)
+                return r;
+        return mx_store__exec(s, "RELEASE rmi_delete", err);
 }
 
 int mx_store_image_remove(mx_store *s, const char *what, int force, char ***untagged_out,

@@ -67,6 +67,10 @@ void store_gc_opportunistic(mx_store *s);
 /* Release the shared hold if nothing in this handle still needs it. */
 void store_maybe_release(mx_store *s);
 
+/* IDs of images that rows of other modules' tables reference through a foreign key on
+ * images(id) (containers, ...), sorted; never NULL on success. */
+int store_images_in_use(mx_store *s, char ***out, mx_error **err);
+
 /* Current time in Unix seconds. */
 int64_t store_now(void);
 

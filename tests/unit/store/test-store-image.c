@@ -432,8 +432,12 @@ MX_TEST(remove_refuses_mounted_and_used)
                 snprintf(sql, sizeof(sql), "INSERT INTO t_users VALUES ('%s')", id);
                 ASSERT_EQ(sqlite3_exec(mx_store__db(s), sql, NULL, NULL, NULL), SQLITE_OK);
         }
-        ASSERT_ERR(mx_store_image_remove(s, id, 1, NULL, NULL, &err), MX_EBUSY);
+        ASSERT_ERR(mx_store_image_remove(s, id, 0, NULL, NULL, &err), MX_EBUSY);
+        ASSERT_EQ(err->domain, MX_D_STORE);
         ASSERT_TRUE(test_msg_has(err, "in use"));
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_image_remove(s, "m:1", 0, NULL, NULL, &err), MX_EBUSY);
         mx_error_free(err);
         err = NULL;
         /* nothing changed: the tag is still there */
@@ -443,6 +447,26 @@ MX_TEST(remove_refuses_mounted_and_used)
                 ASSERT_OK(mx_store_image_resolve(s, "m:1", &out, NULL));
                 free(out);
         }
+        /* forced: the names go, the image stays for its user, dangling (docker rmi -f) */
+        {
+                char **untagged = NULL, **deleted = NULL;
+                mx_image_record *got = NULL;
+
+                ASSERT_OK_E(mx_store_image_remove(s, "m:1", 1, &untagged, &deleted, &err), err);
+                ASSERT_EQ(mx_strv_length(untagged), 1);
+                ASSERT_STREQ(untagged[0], "m:1");
+                ASSERT_EQ(mx_strv_length(deleted), 0);
+                mx_strv_free(untagged);
+                mx_strv_free(deleted);
+                ASSERT_OK(mx_store_image_get(s, id, &got, NULL));
+                ASSERT_NULL(got->tags[0]);
+                mx_image_record_free(got);
+        }
+        /* once the user is gone it can be removed */
+        ASSERT_EQ(sqlite3_exec(mx_store__db(s), "DELETE FROM t_users", NULL, NULL, NULL),
+                  SQLITE_OK);
+        ASSERT_OK(mx_store_image_remove(s, id, 0, NULL, NULL, NULL));
+        ASSERT_EQ(test_image_get_rc(s, id), MX_ENOTFOUND);
         mx_store_free(s);
 }
 

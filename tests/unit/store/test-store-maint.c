@@ -380,6 +380,23 @@ MX_TEST(df_counts_images_and_layers)
         ASSERT_EQ(df.layers.size, 1000);
         ASSERT_EQ(df.layers.reclaimable, 0);
         ASSERT_EQ(df.containers.total, 0);
+        /* an image a container (any table with a foreign key on images) uses is active */
+        {
+                char sql[300];
+                mx_image_record *b = test_image_record(s, "dfb", (const char *[]){"base"}, 1, 0);
+
+                ASSERT_EQ(sqlite3_exec(mx_store__db(s),
+                                       "CREATE TABLE t_ctr (id TEXT, img TEXT REFERENCES "
+                                       "images(id))",
+                                       NULL, NULL, NULL),
+                          SQLITE_OK);
+                snprintf(sql, sizeof(sql), "INSERT INTO t_ctr VALUES ('c1', '%s')", b->id);
+                ASSERT_EQ(sqlite3_exec(mx_store__db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+                mx_image_record_free(b);
+                ASSERT_OK(mx_store_df(s, &df, NULL));
+                ASSERT_EQ(df.images.active, 2);
+                ASSERT_EQ(df.images.reclaimable, 0);
+        }
         ASSERT_ERR(mx_store_df(s, NULL, &err), MX_EINVAL);
         ASSERT_EQ(err->domain, MX_D_STORE);
         mx_error_free(err);
@@ -399,6 +416,18 @@ MX_TEST(prune_dangling_then_all)
         test_add_image(s, "dangling", (const char *[]){"solo"}, 1, NULL, dangling);
         test_add_image(s, "mounted", NULL, 0, NULL, mounted);
         ASSERT_OK(mx_store_image_mount_ref(s, mounted, 1, NULL, NULL));
+        /* one more, tagged and used by a "container" row: prune -a skips it */
+        {
+                char used[MX_DIGEST_BUF], sql[300];
+
+                test_add_image(s, "used", NULL, 0, (const char *[]){"used:1", NULL}, used);
+                ASSERT_EQ(sqlite3_exec(mx_store__db(s),
+                                       "CREATE TABLE t_ctr (img TEXT REFERENCES images(id))", NULL,
+                                       NULL, NULL),
+                          SQLITE_OK);
+                snprintf(sql, sizeof(sql), "INSERT INTO t_ctr VALUES ('%s')", used);
+                ASSERT_EQ(sqlite3_exec(mx_store__db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+        }
 
         ASSERT_OK_E(mx_store_prune(s, 0, &rep, &err), err);
         ASSERT_EQ(mx_strv_length(rep->deleted), 1);
@@ -418,6 +447,7 @@ MX_TEST(prune_dangling_then_all)
         mx_store_prune_report_free(rep);
         rep = NULL;
         ASSERT_EQ(test_image_get_rc(s, mounted), 0);
+        ASSERT_EQ(test_image_get_rc(s, "used:1"), 0); /* untouched, tag included */
         ASSERT_ERR(mx_store_prune(s, 0, NULL, &err), MX_EINVAL);
         mx_error_free(err);
         {
