@@ -92,6 +92,11 @@ MX_TEST(add_refuses_missing_blobs_and_bad_records)
         ASSERT_EQ(err->domain, MX_D_STORE);
         ASSERT_TRUE(test_msg_has(err, "manifest blob"));
         ASSERT_TRUE(test_msg_has(err, rec->manifest_digest));
+        /* the public entry point wraps: "add image 'id': manifest blob ... is not in the store" */
+        ASSERT_TRUE(strstr(err->message, "add image") != NULL);
+        ASSERT_NOT_NULL(err->cause);
+        ASSERT_EQ(err->cause->code, MX_ENOTFOUND);
+        ASSERT_EQ(err->cause->domain, MX_D_STORE);
         mx_error_free(err);
         err = NULL;
         /* with manifest and config present, the first missing layer is named */
@@ -521,5 +526,54 @@ MX_TEST(layer_unpacked_marks)
         free(dir);
         free(tmp);
         mx_image_record_free(got);
+        mx_store_free(s);
+}
+
+MX_TEST(argument_checks)
+{
+        mx_store *s = test_store_open("st");
+        mx_store_blob_writer *w = NULL;
+        mx_image_record **list = NULL;
+        size_t n = 0;
+        mx_error *err = NULL;
+
+        ASSERT_ERR(mx_store_blob_writer_new(&w, NULL, &err), MX_EINVAL);
+        ASSERT_EQ(err->domain, MX_D_STORE);
+        ASSERT_NULL(w);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_blob_writer_write(NULL, "x", 1, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_image_list(NULL, &list, &n, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_image_list(s, NULL, &n, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_hold(NULL, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_gc(NULL, NULL, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_check(s, 0, NULL, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_image_resolve(s, "x", NULL, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_tag(s, "x", NULL, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_image_remove(s, NULL, 0, NULL, NULL, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        mx_store_release(NULL);
+        mx_image_record_free(NULL);
+        mx_image_record_list_free(NULL, 3);
+        mx_store_check_report_free(NULL);
+        mx_store_prune_report_free(NULL);
+        ASSERT_NULL(mx_store_root(NULL));
         mx_store_free(s);
 }
