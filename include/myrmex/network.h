@@ -64,6 +64,33 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_port_publish_all(mx_port_mapping **out, s
  */
 MX_EXTERN char *mx_port_format(const mx_port_mapping *m);
 
+/**
+ * The seed's ContainerConfig `ports` (docker-py's shapes) as mappings:
+ * `{"80/tcp": 8080}`, `{"80": 8080}` (tcp), `{"80/tcp": null}` (any free host port),
+ * `{"80/tcp": ["127.0.0.1", 8080]}` (address and port), `{"80/tcp": [8080, 8081]}` (several
+ * host ports), `{"80/tcp": "8080"}`. Caller frees *out with mx_free().
+ * @return 0, MX_EINVAL / MX_EFORMAT (domain MX_D_NETWORK) naming the bad key
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int mx_port_parse_seed(mx_port_mapping **out, size_t *n_out,
+                                                       const char *ports_json, mx_error **err);
+
+/**
+ * `docker ps`'s PORTS cell for mappings: "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp".
+ * Caller frees with mx_free(). NULL on OOM.
+ */
+MX_EXTERN char *mx_port_format_list(const mx_port_mapping *m, size_t n);
+
+/**
+ * A container's /etc/resolv.conf: `dns` servers (--dns) when given, else the host's
+ * nameservers minus loopback ones (unreachable from a network namespace, as Docker drops
+ * them), else none; `search` (--dns-search) replaces the host's search line when given;
+ * `options` (--dns-option) are added. host_resolv_conf is the host file's text (may be NULL).
+ * Every value is checked (no spaces, no newlines). Caller frees *out with mx_free().
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int
+mx_network_resolv_conf(char **out, const char *host_resolv_conf, const char *const *dns,
+                       const char *const *search, const char *const *options, mx_error **err);
+
 /* ------------------------------------------------------------------------------------ */
 /* Network objects                                                                       */
 

@@ -61,6 +61,16 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_mount_parse_volume(mx_mount_spec **out, c
 MX_EXTERN MX_WARN_UNUSED_RESULT int mx_mount_parse_mount(mx_mount_spec **out, const char *spec,
                                                          mx_error **err);
 
+/**
+ * The seed's ContainerConfig `volumes` (docker-py's shapes) as mount specifications:
+ * `{"/host/path": {"bind": "/path", "mode": "ro"}}` (bind), `{"name": {"bind": "/data"}}`
+ * (named volume), `{"/host": "/path"}` and `["/anon", "name:/data:ro"]` (the -v syntax).
+ * @param out receives an array of *n_out specs; free each with mx_mount_spec_free() and the
+ *            array with mx_free()
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int mx_mount_parse_seed(mx_mount_spec ***out, size_t *n_out,
+                                                        const char *volumes_json, mx_error **err);
+
 /* ------------------------------------------------------------------------------------ */
 /* Volumes                                                                               */
 

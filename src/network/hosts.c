@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <myrmex/network.h>
+
 #include "buf.h"
 #include "error-internal.h"
 #include "network-internal.h"
@@ -49,4 +51,95 @@ int mx_hosts__render(char **out, const char *self_ip, const char *self_names,
         if (!*out)
                 return mx_error_oom(err);
         return 0;
+}
+
+static int resolv_value_ok(const char *s)
+{
+        if (!s || !*s || strlen(s) > 255)
+                return 0;
+        for (; *s; s++)
+                if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '#' || *s == ';')
+                        return 0;
+        return 1;
+}
+
+static int is_loopback_ns(const char *ip)
+{
+        return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+}
+
+int mx_network_resolv_conf(char **out, const char *host, const char *const *dns,
+                           const char *const *search, const char *const *options, mx_error **err)
+{
+        cleanup_buf mx_buf b = MX_BUF_INIT;
+        cleanup_buf mx_buf host_search = MX_BUF_INIT;
+        cleanup_buf mx_buf host_ns = MX_BUF_INIT;
+        cleanup_buf mx_buf host_opts = MX_BUF_INIT;
+        int r = 0;
+
+        if (!out)
+                return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0, "no output");
+        for (size_t i = 0; dns && dns[i]; i++)
+                if (!resolv_value_ok(dns[i]) ||
+                    strspn(dns[i], "0123456789abcdefABCDEF.:%") != strlen(dns[i]))
+                        return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0,
+                                            "invalid --dns '%s': want an IP address", dns[i]);
+        for (size_t i = 0; search && search[i]; i++)
+                if (!resolv_value_ok(search[i]))
+                        return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0,
+                                            "invalid --dns-search '%s'", search[i]);
+        for (size_t i = 0; options && options[i]; i++)
+                if (!resolv_value_ok(options[i]))
+                        return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0,
+                                            "invalid --dns-option '%s'", options[i]);
+        /* What the host's file says (only the three keys that matter). */
+        for (const char *line = host; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                char buf[512], *save = NULL, *key, *val;
+
+                if (len < sizeof(buf)) {
+                        memcpy(buf, line, len);
+                        buf[len] = '\0';
+                        key = strtok_r(buf, " \t", &save);
+                        if (key && strcmp(key, "nameserver") == 0) {
+                                val = strtok_r(NULL, " \t", &save);
+                                if (val && resolv_value_ok(val) && !is_loopback_ns(val))
+                                        r |= mx_buf_printf(&host_ns, "nameserver %s\n", val);
+                        } else if (key &&
+                                   (strcmp(key, "search") == 0 || strcmp(key, "options") == 0)) {
+                                mx_buf *dst = key[0] == 's' ? &host_search : &host_opts;
+
+                                mx_buf_truncate(dst, 0);
+                                while ((val = strtok_r(NULL, " \t", &save)) != NULL)
+                                        if (resolv_value_ok(val))
+                                                r |= mx_buf_printf(dst, " %s", val);
+                        }
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        if (search && search[0]) {
+                r |= mx_buf_puts(&b, "search");
+                for (size_t i = 0; search[i]; i++)
+                        r |= mx_buf_printf(&b, " %s", search[i]);
+                r |= mx_buf_putc(&b, '\n');
+        } else if (host_search.len) {
+                r |= mx_buf_printf(&b, "search%s\n", host_search.ptr);
+        }
+        if (dns && dns[0]) {
+                for (size_t i = 0; dns[i]; i++)
+                        r |= mx_buf_printf(&b, "nameserver %s\n", dns[i]);
+        } else {
+                r |= mx_buf_puts(&b, host_ns.ptr);
+        }
+        if ((options && options[0]) || host_opts.len) {
+                r |= mx_buf_printf(&b, "options%s", host_opts.ptr);
+                for (size_t i = 0; options && options[i]; i++)
+                        r |= mx_buf_printf(&b, " %s", options[i]);
+                r |= mx_buf_putc(&b, '\n');
+        }
+        if (r < 0)
+                return mx_error_oom(err);
+        *out = mx_buf_detach(&b);
+        return *out ? 0 : mx_error_oom(err);
 }

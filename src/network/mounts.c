@@ -7,6 +7,7 @@
 #include <myrmex/volume.h>
 
 #include "error-internal.h"
+#include "json.h"
 #include "network-internal.h"
 #include "parse.h"
 #include "strv.h"
@@ -314,5 +315,83 @@ int mx_mount_parse_mount(mx_mount_spec **out, const char *spec, mx_error **err)
                 break;
         }
         *out = TAKE_PTR(m);
+        return 0;
+}
+
+int mx_mount_parse_seed(mx_mount_spec ***out, size_t *n_out, const char *volumes_json,
+                        mx_error **err)
+{
+        cleanup_json json_t *j = NULL;
+        mx_mount_spec **v = NULL;
+        size_t n = 0, cap;
+        int r;
+
+        if (!out || !n_out || !volumes_json)
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0, "no volumes");
+        r = mx_json_parse(&j, volumes_json, strlen(volumes_json), 1024 * 1024, 0, "volumes", err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_RUNTIME, "read the volumes of the configuration");
+        if (!json_is_object(j) && !json_is_array(j))
+                return mx_error_set(err, MX_EFORMAT, MX_D_RUNTIME, 0,
+                                    "volumes must be an object or a list");
+        cap = json_is_object(j) ? json_object_size(j) : json_array_size(j);
+        v = calloc(cap ? cap : 1, sizeof(*v));
+        if (!v)
+                return mx_error_oom(err);
+        if (json_is_array(j)) {
+                size_t i;
+                json_t *e;
+
+                json_array_foreach(j, i, e)
+                {
+                        if (!json_is_string(e)) {
+                                r = mx_error_set(err, MX_EFORMAT, MX_D_RUNTIME, 0,
+                                                 "volumes entry %zu is not a string", i);
+                                break;
+                        }
+                        r = mx_mount_parse_volume(&v[n], json_string_value(e), err);
+                        if (r < 0)
+                                break;
+                        n++;
+                }
+        } else {
+                const char *key;
+                json_t *e;
+
+                json_object_foreach(j, key, e)
+                {
+                        cleanup_free char *spec = NULL;
+                        const char *bind = NULL, *mode = NULL;
+
+                        if (json_is_string(e)) {
+                                bind = json_string_value(e);
+                        } else if (json_is_object(e)) {
+                                bind = mx_json_str(e, "bind");
+                                mode = mx_json_str(e, "mode");
+                        }
+                        if (!bind) {
+                                r = mx_error_set(err, MX_EFORMAT, MX_D_RUNTIME, 0,
+                                                 "volumes entry '%s' has no \"bind\" path", key);
+                                break;
+                        }
+                        if (asprintf(&spec, "%s:%s%s%s", key, bind, mode ? ":" : "",
+                                     mode ? mode : "") < 0) {
+                                r = mx_error_oom(err);
+                                break;
+                        }
+                        r = mx_mount_parse_volume(&v[n], spec, err);
+                        if (r < 0)
+                                break;
+                        n++;
+                }
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        mx_mount_spec_free(v[i]);
+                free(v);
+                return r;
+        }
+        *out = v;
+        *n_out = n;
         return 0;
 }

@@ -7,7 +7,9 @@
 
 #include <myrmex/network.h>
 
+#include "buf.h"
 #include "error-internal.h"
+#include "json.h"
 #include "network-internal.h"
 #include "parse.h"
 
@@ -240,4 +242,118 @@ char *mx_port_format(const mx_port_mapping *m)
                      v6 ? "]" : "", m->host_port) < 0)
                 return NULL;
         return s;
+}
+
+static int seed_bad(mx_error **err, const char *key, const char *why)
+{
+        return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0, "invalid ports entry '%s': %s", key,
+                            why);
+}
+
+/* One host-side value of a seed ports entry: null, a number, a string, or [ip, port]. */
+static int seed_host(mx_port_mapping *m, const char *key, const json_t *v, mx_error **err)
+{
+        if (json_is_null(v))
+                return 0;
+        if (json_is_integer(v)) {
+                if (json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+                        return seed_bad(err, key, "host port out of range");
+                m->host_port = (uint16_t)json_integer_value(v);
+                return 0;
+        }
+        if (json_is_string(v)) {
+                uint16_t lo, hi;
+                const char *s = json_string_value(v);
+
+                if (parse_range(&lo, &hi, s, strlen(s)) < 0 || lo == 0)
+                        return seed_bad(err, key, "bad host port");
+                m->host_port = lo;
+                m->host_port_end = hi != lo ? hi : 0;
+                return 0;
+        }
+        if (json_is_array(v) && json_array_size(v) >= 1 && json_array_size(v) <= 2 &&
+            json_is_string(json_array_get(v, 0))) {
+                const char *ip = json_string_value(json_array_get(v, 0));
+
+                if (strlen(ip) >= sizeof(m->host_ip) || (*ip && !valid_ip(ip)))
+                        return seed_bad(err, key, "bad host address");
+                snprintf(m->host_ip, sizeof(m->host_ip), "%s", ip);
+                return json_array_size(v) == 2 ? seed_host(m, key, json_array_get(v, 1), err) : 0;
+        }
+        return seed_bad(err, key, "want a port, null, \"PORT\", [IP, PORT] or a list of ports");
+}
+
+int mx_port_parse_seed(mx_port_mapping **out, size_t *n_out, const char *ports_json, mx_error **err)
+{
+        cleanup_json json_t *o = NULL;
+        cleanup_free mx_port_mapping *v = NULL;
+        const char *key;
+        json_t *val;
+        size_t n = 0;
+        int r;
+
+        if (!out || !n_out || !ports_json)
+                return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0, "no ports");
+        r = mx_json_parse(&o, ports_json, strlen(ports_json), 1024 * 1024, 1, "ports", err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_NETWORK, "read the ports of the configuration");
+        json_object_foreach(o, key, val)
+        {
+                const char *slash = strchr(key, '/');
+                char proto[8] = "tcp";
+                uint16_t cport;
+                size_t k = json_is_array(val) && json_array_size(val) &&
+                                           !json_is_string(json_array_get(val, 0))
+                                   ? json_array_size(val)
+                                   : 1;
+                mx_port_mapping *g;
+
+                if (slash && (strlen(slash + 1) >= sizeof(proto) || !valid_proto(slash + 1)))
+                        return seed_bad(err, key, "unknown protocol");
+                if (slash)
+                        snprintf(proto, sizeof(proto), "%s", slash + 1);
+                if (parse_port(&cport, key, slash ? (size_t)(slash - key) : strlen(key)) < 0 ||
+                    cport == 0)
+                        return seed_bad(err, key, "bad container port");
+                if (n + k > MAX_RANGE)
+                        return mx_error_set(err, MX_ETOOBIG, MX_D_NETWORK, 0, "too many ports");
+                g = realloc(v, (n + k) * sizeof(*v));
+                if (!g)
+                        return mx_error_oom(err);
+                v = g;
+                for (size_t i = 0; i < k; i++) {
+                        mx_port_mapping *m = &v[n + i];
+
+                        memset(m, 0, sizeof(*m));
+                        m->container_port = cport;
+                        snprintf(m->protocol, sizeof(m->protocol), "%s", proto);
+                        r = seed_host(m, key, k > 1 ? json_array_get(val, i) : val, err);
+                        if (r < 0)
+                                return r;
+                }
+                n += k;
+        }
+        *out = TAKE_PTR(v);
+        *n_out = n;
+        return 0;
+}
+
+char *mx_port_format_list(const mx_port_mapping *m, size_t n)
+{
+        mx_buf b = MX_BUF_INIT;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const char *ip = m[i].host_ip[0] ? m[i].host_ip : "0.0.0.0";
+                int v6 = strchr(ip, ':') != NULL;
+
+                r |= mx_buf_printf(&b, "%s%s%s%s:%u->%u/%s", i ? ", " : "", v6 ? "[" : "", ip,
+                                   v6 ? "]" : "", m[i].host_port, m[i].container_port,
+                                   m[i].protocol);
+        }
+        if (r < 0) {
+                mx_buf_clear(&b);
+                return NULL;
+        }
+        return mx_buf_detach(&b);
 }

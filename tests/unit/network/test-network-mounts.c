@@ -129,3 +129,46 @@ MX_TEST(mount_rejects)
                 mx_error_free(err);
         }
 }
+
+MX_TEST(mount_seed_shapes)
+{
+        mx_mount_spec **v = NULL;
+        size_t n = 0;
+        mx_error *err = NULL;
+
+        ASSERT_OK_E(mx_mount_parse_seed(&v, &n,
+                                        "{\"/srv/www\": {\"bind\": \"/usr/share/html\", \"mode\": "
+                                        "\"ro\"}, \"data\": {\"bind\": \"/data\", \"mode\": "
+                                        "\"rw\"}, \"/etc/x\": \"/x\"}",
+                                        &err),
+                    err);
+        ASSERT_EQ(n, 3);
+        ASSERT_EQ(v[0]->type, MX_MOUNT_BIND);
+        ASSERT_STREQ(v[0]->target, "/usr/share/html");
+        ASSERT_EQ(v[0]->read_only, 1);
+        ASSERT_EQ(v[1]->type, MX_MOUNT_VOLUME);
+        ASSERT_STREQ(v[1]->source, "data");
+        ASSERT_EQ(v[1]->read_only, 0);
+        ASSERT_EQ(v[2]->type, MX_MOUNT_BIND);
+        ASSERT_STREQ(v[2]->target, "/x");
+        for (size_t i = 0; i < n; i++)
+                mx_mount_spec_free(v[i]);
+        free(v);
+        ASSERT_OK(mx_mount_parse_seed(&v, &n, "[\"/anon\", \"named:/d:ro\"]", &err));
+        ASSERT_EQ(n, 2);
+        ASSERT_NULL(v[0]->source);
+        ASSERT_STREQ(v[1]->source, "named");
+        for (size_t i = 0; i < n; i++)
+                mx_mount_spec_free(v[i]);
+        free(v);
+        v = NULL;
+        ASSERT_ERR(mx_mount_parse_seed(&v, &n, "{\"/h\": {\"mode\": \"ro\"}}", &err), MX_EFORMAT);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_mount_parse_seed(&v, &n, "{\"/h\": {\"bind\": \"rel\"}}", &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_mount_parse_seed(&v, &n, "7", &err), MX_EFORMAT);
+        mx_error_free(err);
+        ASSERT_NULL(v);
+}
