@@ -98,8 +98,9 @@ MX_EXTERN uint64_t mx_store_blob_writer_size(const mx_store_blob_writer *w);
 
 /**
  * Finish the blob: fsync, compare the digest with expected (if non-NULL), rename to
- * blobs/sha256/<hex> (replacing an existing copy, which has the same content), fsync the
- * directory. Fault points "store-blob-fsync", "store-blob-rename", "store-blob-renamed".
+ * blobs/sha256/<hex> (replacing an existing copy, which has the same content). The directory
+ * is fsynced by mx_store_image_add() before it records an image using the blob. Fault
+ * points "store-blob-fsync", "store-blob-rename", "store-blob-renamed".
  *
  * @param expected   the digest the content must have, or NULL to accept any content.
  * @param digest_out if non-NULL, receives the content's digest.

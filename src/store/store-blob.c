@@ -17,7 +17,6 @@
 #include "digest.h"
 #include "error-internal.h"
 #include "fault.h"
-#include "fs.h"
 #include "store-priv.h"
 
 #define WRITER_MAGIC 0x6d786277u /* "mxbw" */
@@ -201,9 +200,9 @@ int mx_store_blob_writer_commit(mx_store_blob_writer *w, const char *expected,
         mx_fault_point("store-blob-renamed");
         (void)close(w->fd);
         w->fd = -1;
-        r = mx_fs_fsync_dir(s->blobs_dir, err);
-        if (r < 0)
-                return mx_error_wrap(err, MX_D_STORE, "store blob '%s'", digest);
+        /* The directory entry is made durable once per image, by mx_store_image_add() before
+         * its commit: until an image references it, a blob lost to a power cut is only a
+         * blob to fetch again. */
         if (digest_out)
                 memcpy(digest_out, digest, strlen(digest) + 1);
         return 0;

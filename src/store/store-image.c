@@ -14,6 +14,7 @@
 #include "digest.h"
 #include "error-internal.h"
 #include "fault.h"
+#include "fs.h"
 #include "store-priv.h"
 #include "strv.h"
 
@@ -606,6 +607,13 @@ static int image_add(mx_store *s, const mx_image_record *rec, const char *const 
                 if (r < 0)
                         return r;
         }
+
+        /* Every blob's content was fsynced when written; their names in blobs/ become
+         * durable here, once, before anything refers to them. */
+        r = mx_fs_fsync_dir(s->blobs_dir, err);
+        if (r < 0)
+                return r;
+        mx_fault_point("store-blobs-dir-fsync");
 
         r = mx_store__begin_immediate(s, err);
         if (r < 0)
