@@ -481,7 +481,9 @@ static int format_time(char buf[32], int64_t t)
         struct tm tm;
         time_t tt = t < 0 ? time(NULL) : (time_t)t;
 
-        if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        /* RFC 3339 has four-digit years. */
+        if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 ||
+            strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 return -1;
         return 0;
 }

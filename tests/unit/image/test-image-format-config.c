@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Image configurations: umoci's and Docker's real shapes, hostile ones, building one for
  * an import, and chain IDs. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,9 @@ MX_TEST(config_builders_refuse_bad_input)
         ASSERT_NULL(cfg);
         ASSERT_OK_E(mx_image_config_new_for_layers(&cfg, ids, 1, NULL, 0, &err), err);
         ASSERT_ERR(mx_image_config_add_layer(cfg, "nope", NULL, 0, &err), MX_EINVAL);
+        ASSERT_ERR(mx_image_config_add_layer(cfg, l1, NULL, INT64_C(300000000000), &err),
+                   MX_EINVAL);
+        ASSERT_ERROR(err, MX_EINVAL, MX_D_IMAGE, "out of range");
         ASSERT_EQ(cfg->n_diff_ids, 1);
         ASSERT_EQ(cfg->n_history, 1);
         free(cfg->os);
