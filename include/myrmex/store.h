@@ -223,7 +223,8 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_store_chain_id(const char *parent_chain_i
  * refs (moving a tag that pointed elsewhere; the old image stays, dangling when it loses its
  * last tag). Idempotent: when the image exists its record is kept and only the tags are added.
  * Fault point "store-image-add-commit" right before COMMIT. Releases the handle's writer
- * protection after committing.
+ * protection after committing (inside a caller's open transaction it is kept until
+ * mx_store_release() or mx_store_free(), as nothing is committed yet).
  *
  * @param rec   the image; id, manifest_digest, manifest_media_type and every layer's
  *              diff_id, digest and media_type are required. tags, chain_id, added and

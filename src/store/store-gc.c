@@ -212,6 +212,9 @@ int mx_store_gc(mx_store *s, mx_store_gc_report *report, mx_error **err)
         r = store_check_handle(s, err);
         if (r < 0)
                 return r;
+        r = store_refuse_in_transaction(s, "garbage collection", err);
+        if (r < 0)
+                return r;
         memset(&local, 0, sizeof(local));
         r = mx_store__lock_exclusive(s, s->lock_timeout_ms, err);
         if (r < 0)
@@ -230,7 +233,7 @@ void store_gc_opportunistic(mx_store *s)
         mx_store_gc_report rep;
         mx_error *e = NULL;
 
-        if (s->lock_state != LOCK_NONE)
+        if (s->lock_state != LOCK_NONE || !sqlite3_get_autocommit(s->db))
                 return;
         memset(&rep, 0, sizeof(rep));
         if (mx_store__lock_exclusive(s, 0, NULL) < 0)
@@ -689,11 +692,9 @@ static int store_check(mx_store *s, int repair, mx_store_check_report **out, mx_
         if (r < 0)
                 return r;
 
-        r = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-        if (r != SQLITE_OK) {
-                r = mx_store__sql_error(s, r, err, "begin read");
+        r = store_begin_read(s, err);
+        if (r < 0)
                 goto out;
-        }
         r = check_integrity(&c, err);
         if (r >= 0)
                 r = check_images(&c, err);
@@ -756,6 +757,11 @@ int mx_store_check(mx_store *s, int repair, mx_store_check_report **out, mx_erro
                 return r;
         if (!out)
                 return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
+        if (repair) {
+                r = store_refuse_in_transaction(s, "repair", err);
+                if (r < 0)
+                        return r;
+        }
         r = store_check(s, repair, out, err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_STORE, "check store '%s'", s->root);
@@ -878,9 +884,9 @@ int mx_store_df(mx_store *s, mx_store_df_report *out, mx_error **err)
         if (!out)
                 return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         memset(&rep, 0, sizeof(rep));
-        r = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-        if (r != SQLITE_OK)
-                return mx_store__sql_error(s, r, err, "begin read");
+        r = store_begin_read(s, err);
+        if (r < 0)
+                return r;
         r = store_df(s, &rep, err);
         mx_store__rollback(s);
         if (r < 0)
@@ -998,6 +1004,9 @@ int mx_store_prune(mx_store *s, int all, mx_store_prune_report **out, mx_error *
                 return r;
         if (!out)
                 return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
+        r = store_refuse_in_transaction(s, "prune", err);
+        if (r < 0)
+                return r;
         rep = calloc(1, sizeof(*rep));
         if (!rep)
                 return mx_error_oom(err);

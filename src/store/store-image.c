@@ -321,14 +321,7 @@ int mx_store_image_resolve(mx_store *s, const char *what, char **id_out, mx_erro
 }
 
 /* Reads run in one deferred transaction so that a record is a consistent snapshot. */
-static int begin_read(mx_store *s, mx_error **err)
-{
-        int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-
-        if (rc != SQLITE_OK)
-                return mx_store__sql_error(s, rc, err, "begin read");
-        return 0;
-}
+#define begin_read store_begin_read
 
 int mx_store_image_get(mx_store *s, const char *what, mx_image_record **out, mx_error **err)
 {
@@ -636,7 +629,10 @@ static int image_add(mx_store *s, const mx_image_record *rec, const char *const 
         if (r < 0)
                 return r;
         mx_fault_point("store-image-add-committed");
-        store_maybe_release(s);
+        /* Inside a caller's transaction nothing is committed yet: keep gc away until the
+         * handle is released or freed. */
+        if (s->tx_depth == 0)
+                store_maybe_release(s);
         return 0;
 fail:
         mx_store__rollback(s);

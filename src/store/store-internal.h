@@ -34,13 +34,21 @@ MX_DEFINE_FREEP(mx_store_blob_writer, mx_store_blob_writer_free)
 sqlite3 *mx_store__db(mx_store *s);
 
 /* BEGIN IMMEDIATE, retrying on SQLITE_BUSY for up to about a minute. MX_EBUSY when the
- * database stays locked, MX_EIO otherwise. Transactions do not nest. */
+ * database stays locked, MX_EIO otherwise. Transactions nest: inside an open transaction
+ * (opened here or with your own BEGIN) this makes a SAVEPOINT, and the matching commit
+ * releases it. So the store's public functions may be called inside your transaction, and
+ * their changes commit or roll back with it. Exceptions: mx_store_gc(), mx_store_prune()
+ * and mx_store_check() with repair refuse to run inside a transaction (MX_EINVAL), as they
+ * wait for other processes. Pair every begin with one commit or rollback. */
 int mx_store__begin_immediate(mx_store *s, mx_error **err);
 
-/* COMMIT (retrying on SQLITE_BUSY); on failure the transaction is rolled back. */
+/* COMMIT, or RELEASE of the innermost savepoint (retrying on SQLITE_BUSY); on failure the
+ * transaction is rolled back. */
 int mx_store__commit(mx_store *s, mx_error **err);
 
-/* ROLLBACK; never fails (a failure is logged at DEBUG). Safe when no transaction is open. */
+/* Roll back the innermost transaction opened by mx_store__begin_immediate(); never fails
+ * (a failure is logged at DEBUG). A no-op when the store opened none (it never touches a
+ * transaction it did not open). */
 void mx_store__rollback(mx_store *s);
 
 /* Turn the connection's last error into an mx_error (MX_EBUSY for SQLITE_BUSY/LOCKED,

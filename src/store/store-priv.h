@@ -27,6 +27,8 @@ struct mx_store {
         int lock_state;
         int open_writers;
         int lock_timeout_ms;
+        unsigned tx_depth;      /* transactions opened through mx_store__begin_* */
+        uint64_t tx_savepoints; /* bit i: level i is a SAVEPOINT (nested), else BEGIN */
 };
 
 MX_DEFINE_FREEP(mx_ref, mx_ref_free)
@@ -70,6 +72,14 @@ void store_maybe_release(mx_store *s);
 /* IDs of images that rows of other modules' tables reference through a foreign key on
  * images(id) (containers, ...), sorted; never NULL on success. */
 int store_images_in_use(mx_store *s, char ***out, mx_error **err);
+
+/* A deferred (read) transaction, nesting like mx_store__begin_immediate(); end it with
+ * mx_store__rollback() (or __commit()). */
+int store_begin_read(mx_store *s, mx_error **err);
+
+/* MX_EINVAL when a transaction is open on the connection: gc, prune and repair wait for
+ * other processes and must not hold the database's write lock while they do. */
+int store_refuse_in_transaction(mx_store *s, const char *what, mx_error **err);
 
 /* Current time in Unix seconds. */
 int64_t store_now(void);

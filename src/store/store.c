@@ -224,16 +224,32 @@ int mx_store__prepare(mx_store *s, sqlite3_stmt **out, const char *sql, mx_error
         return 0;
 }
 
-int mx_store__begin_immediate(mx_store *s, mx_error **err)
+#define TX_MAX_DEPTH 63
+
+/* Transactions nest: inside an open transaction (the store's or a caller's own), a begin
+ * is a SAVEPOINT and its commit a RELEASE, so every public function works inside a
+ * sibling module's transaction. */
+static int tx_begin(mx_store *s, const char *begin_sql, mx_error **err)
 {
+        char sql[64];
         int64_t start = mono_ms();
-        int delay = 5;
+        int delay = 5, rc;
 
+        if (s->tx_depth >= TX_MAX_DEPTH)
+                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "transactions nested too deep");
+        if (!sqlite3_get_autocommit(s->db)) {
+                (void)snprintf(sql, sizeof(sql), "SAVEPOINT mx_sp_%u", s->tx_depth);
+                rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        return mx_store__sql_error(s, rc, err, "begin nested transaction");
+                s->tx_savepoints |= (uint64_t)1 << s->tx_depth;
+                s->tx_depth++;
+                return 0;
+        }
         for (;;) {
-                int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-
+                rc = sqlite3_exec(s->db, begin_sql, NULL, NULL, NULL);
                 if (rc == SQLITE_OK)
-                        return 0;
+                        break;
                 if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
                         return mx_store__sql_error(s, rc, err, "begin transaction");
                 if (mono_ms() - start > BEGIN_RETRY_MS)
@@ -242,17 +258,48 @@ int mx_store__begin_immediate(mx_store *s, mx_error **err)
                 if (delay < 200)
                         delay *= 2;
         }
+        s->tx_savepoints &= ~((uint64_t)1 << s->tx_depth);
+        s->tx_depth++;
+        return 0;
+}
+
+int mx_store__begin_immediate(mx_store *s, mx_error **err)
+{
+        return tx_begin(s, "BEGIN IMMEDIATE", err);
+}
+
+int store_begin_read(mx_store *s, mx_error **err)
+{
+        return tx_begin(s, "BEGIN", err);
+}
+
+static int tx_top_is_savepoint(mx_store *s)
+{
+        return (s->tx_savepoints >> (s->tx_depth - 1)) & 1;
 }
 
 int mx_store__commit(mx_store *s, mx_error **err)
 {
         int64_t start = mono_ms();
+        char sql[64];
+        int rc;
 
+        if (s->tx_depth == 0)
+                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "commit without a transaction");
+        if (tx_top_is_savepoint(s)) {
+                s->tx_depth--;
+                (void)snprintf(sql, sizeof(sql), "RELEASE mx_sp_%u", s->tx_depth);
+                rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        return mx_store__sql_error(s, rc, err, "commit nested transaction");
+                return 0;
+        }
         for (;;) {
-                int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-
-                if (rc == SQLITE_OK)
+                rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+                if (rc == SQLITE_OK) {
+                        s->tx_depth--;
                         return 0;
+                }
                 if (((rc & 0xff) == SQLITE_BUSY) && mono_ms() - start < BEGIN_RETRY_MS) {
                         sleep_ms(20);
                         continue;
@@ -265,10 +312,33 @@ int mx_store__commit(mx_store *s, mx_error **err)
 
 void mx_store__rollback(mx_store *s)
 {
-        if (!s || !s->db || sqlite3_get_autocommit(s->db))
+        char sql[96];
+        int rc;
+
+        /* Never touch a transaction the store did not open. */
+        if (!s || !s->db || s->tx_depth == 0)
                 return;
-        if (sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        s->tx_depth--;
+        if ((s->tx_savepoints >> s->tx_depth) & 1) {
+                (void)snprintf(sql, sizeof(sql), "ROLLBACK TO mx_sp_%u; RELEASE mx_sp_%u",
+                               s->tx_depth, s->tx_depth);
+                rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        } else {
+                /* SQLite may have rolled back already (after some errors): then it is done. */
+                rc = sqlite3_get_autocommit(s->db)
+                             ? SQLITE_OK
+                             : sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        if (rc != SQLITE_OK)
                 mx_log(MX_LOG_DEBUG, "store: rollback failed: %s", sqlite3_errmsg(s->db));
+}
+
+int store_refuse_in_transaction(mx_store *s, const char *what, mx_error **err)
+{
+        if (!sqlite3_get_autocommit(s->db))
+                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0,
+                                    "%s cannot run inside a database transaction", what);
+        return 0;
 }
 
 int store_bind_text(sqlite3_stmt *st, int idx, const char *v)
@@ -597,7 +667,8 @@ void mx_store_free(mx_store *s)
         if (!s)
                 return;
         if (s->db) {
-                mx_store__rollback(s);
+                if (!sqlite3_get_autocommit(s->db))
+                        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
                 (void)sqlite3_close_v2(s->db);
         }
         if (s->lock_fd >= 0)

@@ -577,3 +577,67 @@ MX_TEST(argument_checks)
         ASSERT_NULL(mx_store_root(NULL));
         mx_store_free(s);
 }
+
+/* Sibling modules call the store inside their own transactions. */
+MX_TEST(public_calls_nest_in_transactions)
+{
+        mx_store *s = test_store_open("st"), *other = NULL;
+        char id[MX_DIGEST_BUF], *out = NULL;
+        mx_image_record *got = NULL, *rec = NULL;
+        mx_error *err = NULL;
+        sqlite3 *db = mx_store__db(s);
+
+        test_add_image(s, "nest", L1, 1, (const char *[]){"nest:1", NULL}, id);
+
+        /* the store's own begin, rolled back: the inner tag goes with it */
+        ASSERT_OK(mx_store__begin_immediate(s, NULL));
+        ASSERT_OK_E(mx_store_tag(s, id, "nest:2", &err), err);
+        ASSERT_OK(mx_store_image_resolve(s, "nest:2", &out, NULL));
+        free(out);
+        out = NULL;
+        mx_store__rollback(s);
+        ASSERT_EQ(mx_store_image_resolve(s, "nest:2", &out, NULL), MX_ENOTFOUND);
+        ASSERT_TRUE(sqlite3_get_autocommit(db));
+
+        /* a caller's raw BEGIN: reads and writes work inside, commit with it */
+        ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_OK_E(mx_store_image_get(s, "nest:1", &got, &err), err);
+        mx_image_record_free(got);
+        got = NULL;
+        ASSERT_OK(mx_store_tag(s, id, "nest:3", NULL));
+        mx_store__rollback(s); /* never touches a transaction it did not open */
+        ASSERT_TRUE(!sqlite3_get_autocommit(db));
+        /* gc waits for other processes: refused inside a transaction */
+        ASSERT_ERR(mx_store_gc(s, NULL, &err), MX_EINVAL);
+        ASSERT_TRUE(test_msg_has(err, "inside a database transaction"));
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_ERR(mx_store_prune(s, 0, &(mx_store_prune_report *){NULL}, &err), MX_EINVAL);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_EQ(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        ASSERT_OK(mx_store_image_resolve(s, "nest:3", &out, NULL));
+        ASSERT_STREQ(out, id);
+        free(out);
+        out = NULL;
+
+        /* image_add inside an open transaction keeps gc away until the outer commit */
+        ASSERT_OK(mx_store_open(&other, mx_store_root(s), NULL));
+        mx_store__set_lock_timeout(other, 100);
+        rec = test_image_record(s, "inner", L2, 2, 1);
+        ASSERT_OK(mx_store__begin_immediate(s, NULL));
+        ASSERT_OK(mx_store_image_add(s, rec, NULL, NULL));
+        ASSERT_OK(mx_store__commit(s, NULL));                 /* the outer one */
+        ASSERT_ERR(mx_store_gc(other, NULL, &err), MX_EBUSY); /* still held */
+        mx_error_free(err);
+        err = NULL;
+        mx_store_release(s);
+        ASSERT_OK(mx_store_gc(other, NULL, NULL));
+        ASSERT_EQ(test_image_get_rc(other, rec->id), 0);
+        ASSERT_EQ(mx_store_blob_has(other, rec->layers[1].digest, NULL), 1);
+        ASSERT_ERR(mx_store__commit(s, &err), MX_EINVAL); /* nothing open */
+        mx_error_free(err);
+        mx_image_record_free(rec);
+        mx_store_free(other);
+        mx_store_free(s);
+}
