@@ -410,7 +410,8 @@ MX_EXTERN void mx_store_check_report_free(mx_store_check_report *report);
  * digest, every image's layers consistent with the layer rows, every layer marked unpacked
  * having its directory, tags pointing to recorded images, no orphan rows, mount counts
  * sane. Garbage (what a crash may leave: unreferenced blobs, tmp/ entries, unmarked layer
- * directories) is listed separately and is not a problem.
+ * directories; also the work in progress of other processes writing right now) is listed
+ * separately and is not a problem.
  *
  * With repair: images whose blobs are missing or corrupt are deleted with their tags (the
  * corrupt blob files removed), layers marked unpacked without a directory are unmarked,
