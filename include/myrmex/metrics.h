@@ -108,6 +108,15 @@ MX_EXTERN double mx_metrics_performance_score(double cpu_percent, double cpu_cap
                                               double mem_used, double mem_limit, const char *health,
                                               int64_t restart_count);
 
+/**
+ * The whole measurement for a running container in one call (what `stats --no-stream` and
+ * `manage_containers("stats", name)` need): sample pid, wait interval_ms (0: 1000), sample
+ * again, compute. Blocks for the interval. Fails like mx_metrics_sample_pid().
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int mx_metrics_collect(mx_container_metrics *out, int pid,
+                                                       const mx_metrics_context *ctx,
+                                                       int interval_ms, mx_error **err);
+
 /** The seed's JSON object (one line, keys in the seed's order). Caller frees with mx_free(). */
 MX_EXTERN char *mx_metrics_to_json(const mx_container_metrics *m);
 

@@ -181,6 +181,7 @@ typedef struct mx_network_attachment {
         mx_port_mapping *ports; /**< what was published, host ports resolved */
         size_t n_ports;
         int attached; /**< 1: plumbed now; 0: recorded only (container stopped) */
+        char *name;   /**< the container name given at attach, or NULL */
 } mx_network_attachment;
 
 MX_EXTERN void mx_network_attachment_free(mx_network_attachment *a);
@@ -260,6 +261,11 @@ mx_network_cleanup_stale(size_t *n_cleaned_out, struct mx_store *store, mx_error
 MX_EXTERN MX_WARN_UNUSED_RESULT int
 mx_network_container_attachments(mx_network_attachment ***out, size_t *n_out,
                                  struct mx_store *store, const char *container_id, mx_error **err);
+
+/** Every container on a network (attached now or only recorded), by attach order. */
+MX_EXTERN MX_WARN_UNUSED_RESULT int mx_network_attachments(mx_network_attachment ***out,
+                                                           size_t *n_out, struct mx_store *store,
+                                                           const char *network, mx_error **err);
 
 /**
  * The container's /etc/hosts: localhost lines, its own address with its hostname and name,

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <myrmex/network.h>
+#include <myrmex/runtime.h>
 #include <myrmex/store.h>
 
 #include "cli.h"
@@ -40,20 +42,45 @@ static json_t *ls_row(const mx_network_info *n, bool no_trunc)
                          labels_of(n->labels_json));
 }
 
-static json_t *inspect_obj(const mx_network_info *n)
+static json_t *inspect_obj(mx_store *s, const mx_network_info *n)
 {
         char created[64];
+        json_t *obj, *containers = json_object();
+        mx_network_attachment **atts = NULL;
+        size_t na = 0;
 
         rfc3339(created, sizeof(created), n->created);
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:{},s:[{s:s,s:s}]},s:b,s:b,s:b,"
-                         "s:{s:s},s:I,s:{s:s},s:o}",
-                         "Name", n->name, "Id", n->id, "Created", created, "Scope", "local",
-                         "Driver", n->driver, "EnableIPv6", 0, "IPAM", "Driver", "default",
-                         "Options", "Config", "Subnet", n->subnet, "Gateway", n->gateway,
-                         "Internal", n->internal, "Attachable", 0, "Ingress", 0, "ConfigFrom",
-                         "Network", "", "ContainerCount", (json_int_t)n->n_containers, "Options",
-                         "com.docker.network.bridge.name", n->bridge, "Labels",
-                         labels_of(n->labels_json));
+        if (mx_network_attachments(&atts, &na, s, n->id, NULL) == 0) {
+                for (size_t i = 0; i < na; i++) {
+                        char addr[80];
+
+                        if (!atts[i]->attached)
+                                continue;
+                        snprintf(addr, sizeof(addr), "%s/%d", atts[i]->ip ? atts[i]->ip : "",
+                                 atts[i]->prefix_len);
+                        json_object_set_new(
+                                containers, atts[i]->container_id,
+                                json_pack("{s:s,s:s,s:s,s:s}", "Name",
+                                          atts[i]->name ? atts[i]->name : atts[i]->container_id,
+                                          "MacAddress", atts[i]->mac ? atts[i]->mac : "",
+                                          "IPv4Address", addr, "IPv6Address", ""));
+                }
+                mx_network_attachment_list_free(atts, na);
+        }
+        obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:{},s:[{s:s,s:s}]},s:b,s:b,s:b,"
+                        "s:{s:s},s:I,s:{s:s},s:o}",
+                        "Name", n->name, "Id", n->id, "Created", created, "Scope", "local",
+                        "Driver", n->driver, "EnableIPv6", 0, "IPAM", "Driver", "default",
+                        "Options", "Config", "Subnet", n->subnet, "Gateway", n->gateway, "Internal",
+                        n->internal, "Attachable", 0, "Ingress", 0, "ConfigFrom", "Network", "",
+                        "ContainerCount", (json_int_t)n->n_containers, "Options",
+                        "com.docker.network.bridge.name", n->bridge, "Labels",
+                        labels_of(n->labels_json));
+        if (obj)
+                json_object_set_new(obj, "Containers", containers);
+        else
+                json_decref(containers);
+        return obj;
 }
 
 static int add_label(mx_cli *cli, json_t *labels, const char *kv)
@@ -256,7 +283,7 @@ static int cmd_network_inspect(mx_cli *cli, int argc, char **argv)
                         err = NULL;
                         continue;
                 }
-                json_array_append_new(arr, inspect_obj(info));
+                json_array_append_new(arr, inspect_obj(s, info));
                 mx_network_info_free(info);
         }
         if (format) {
@@ -382,6 +409,60 @@ static int add_port(mx_cli *cli, mx_port_mapping **all, size_t *n, const char *s
         return 0;
 }
 
+/*
+ * The runtime's container ref -> its ID and the namespace to join: the one myrmex made for
+ * it (*ns_out NULL) when it exists, else the namespace its process runs in.
+ */
+static int resolve_container(mx_cli *cli, mx_store *s, const char *ref, char **id_out,
+                             char **name_out, char **ns_out, int *pid_out)
+{
+        mx_runtime_opts ro = MX_RUNTIME_OPTS_INIT;
+        mx_runtime *rt = NULL;
+        mx_error *err = NULL;
+        char *insp = NULL, *own = NULL;
+        json_t *j = NULL, *state;
+        int r = 0;
+
+        ro.root = cli->root;
+        if (mx_runtime_open(&rt, &ro, &err) < 0 ||
+            mx_container_resolve(rt, ref, id_out, &err) < 0 ||
+            mx_container_inspect(rt, *id_out, &insp, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                goto out;
+        }
+        j = json_loads(insp, 0, NULL);
+        if (json_is_array(j)) {
+                json_t *first = json_incref(json_array_get(j, 0));
+
+                json_decref(j);
+                j = first;
+        }
+        {
+                const char *name = json_string_value(json_object_get(j, "Name"));
+
+                if (name && *name)
+                        *name_out = mx_cli_xstrdup(name[0] == '/' ? name + 1 : name);
+        }
+        own = mx_cli_xasprintf("%s/run/netns/%s", mx_store_root(s), *id_out);
+        if (access(own, F_OK) == 0)
+                goto out; /* started on a myrmex network: the same namespace */
+        state = json_object_get(j, "State");
+        if (!json_is_true(json_object_get(state, "Running")) ||
+            json_integer_value(json_object_get(state, "Pid")) <= 0) {
+                r = mx_cli_fail(cli, NULL, "container '%s' is not running: start it first", ref);
+                goto out;
+        }
+        *pid_out = (int)json_integer_value(json_object_get(state, "Pid"));
+        *ns_out = mx_cli_xasprintf("/proc/%d/ns/net", *pid_out);
+out:
+        json_decref(j);
+        free(own);
+        mx_free(insp);
+        mx_runtime_free(rt);
+        mx_error_free(err);
+        return r;
+}
+
 static int cmd_network_connect(mx_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -396,6 +477,7 @@ static int cmd_network_connect(mx_cli *cli, int argc, char **argv)
         mx_network_attach_opts o = MX_NETWORK_ATTACH_OPTS_INIT;
         mx_network_attachment *a = NULL;
         mx_port_mapping *ports = NULL;
+        char *id = NULL, *proc_ns = NULL, *container_name = NULL;
         const char *aliases[17] = {NULL};
         size_t n_ports = 0, n_alias = 0;
         mx_store *s = NULL;
@@ -454,10 +536,23 @@ static int cmd_network_connect(mx_cli *cli, int argc, char **argv)
                 goto out;
         }
         cleanup_stale(cli, s);
-        if (mx_network_attach(&a, s, argv[optind + 1], argv[optind], &o, &err) < 0)
+        if (!o.netns_path) {
+                /* A container of the runtime: join the namespace it runs in. */
+                r = resolve_container(cli, s, argv[optind + 1], &id, &container_name, &proc_ns,
+                                      &o.owner_pid);
+                if (r)
+                        goto out;
+                o.netns_path = proc_ns;
+                if (!o.container_name)
+                        o.container_name = container_name;
+        }
+        if (mx_network_attach(&a, s, id ? id : argv[optind + 1], argv[optind], &o, &err) < 0)
                 r = mx_cli_error(cli, err);
 out:
         mx_network_attachment_free(a);
+        free(id);
+        free(proc_ns);
+        free(container_name);
         free(ports);
         mx_error_free(err);
         return r;

@@ -166,6 +166,16 @@ int mx_network_container_attachments(mx_network_attachment ***out, size_t *n_out
                    "list networks of", cid);
 }
 
+int mx_network_attachments(mx_network_attachment ***out, size_t *n_out, struct mx_store *store,
+                           const char *network, mx_error **err)
+{
+        if (!out || !n_out || !network)
+                return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0, "no output or network");
+        CTX_OR_RETURN(store, MX_D_NETWORK);
+        return own(mx_network__attachments_of(out, n_out, &ctx, network, err), err, MX_D_NETWORK,
+                   "list containers of network", network);
+}
+
 int mx_network_hosts_file(char **out, struct mx_store *store, const char *cid, mx_error **err)
 {
         if (!out || !cid)

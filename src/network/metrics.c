@@ -531,3 +531,28 @@ char *mx_metrics_to_json(const mx_container_metrics *m)
                 return NULL;
         return json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 }
+
+int mx_metrics_collect(mx_container_metrics *out, int pid, const mx_metrics_context *ctx,
+                       int interval_ms, mx_error **err)
+{
+        mx_metrics_sample a, b;
+        struct timespec ts;
+        int r;
+
+        if (!out)
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0, "no output for metrics");
+        if (interval_ms <= 0)
+                interval_ms = 1000;
+        r = mx_metrics_sample_pid(&a, pid, NULL, err);
+        if (r < 0)
+                return r;
+        ts.tv_sec = interval_ms / 1000;
+        ts.tv_nsec = (long)(interval_ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        r = mx_metrics_sample_pid(&b, pid, NULL, err);
+        if (r < 0)
+                return r;
+        mx_metrics_compute(out, &a, &b, ctx);
+        return 0;
+}

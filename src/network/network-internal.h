@@ -151,6 +151,8 @@ int mx_network__set_owner(const mx_netctx *ctx, const char *container_id, int pi
 int mx_network__cleanup_stale(size_t *n_out, const mx_netctx *ctx, mx_error **err);
 int mx_network__attachments(mx_network_attachment ***out, size_t *n_out, const mx_netctx *ctx,
                             const char *container_id, mx_error **err);
+int mx_network__attachments_of(mx_network_attachment ***out, size_t *n_out,
+                               const mx_netctx *ctx, const char *network, mx_error **err);
 int mx_network__hosts_file(char **out, const mx_netctx *ctx, const char *container_id,
                            mx_error **err);
 int mx_network__peers(char ***out, const mx_netctx *ctx, const char *container_id, mx_error **err);

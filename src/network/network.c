@@ -485,6 +485,16 @@ static int row_to_attachment(mx_network_attachment **out, const mx_netctx *ctx, 
         a->mac = row->mac ? strdup(row->mac) : NULL;
         a->prefix_len = row->prefix;
         a->attached = strcmp(row->state, "attached") == 0;
+        if (row->names[0] && strlen(row->names) > 13) {
+                /* names is "NAME [ALIAS...] SHORTID": the first word unless it is the ID */
+                size_t len = strcspn(row->names, " ");
+
+                if (strncmp(row->names, row->container_id, len) != 0 || len != 12) {
+                        a->name = strndup(row->names, len);
+                        if (!a->name)
+                                return mx_error_oom(err);
+                }
+        }
         if (!a->network || !a->container_id || !a->netns_path || !a->ifname ||
             (row->ip && !a->ip) || (row->gateway && !a->gateway) || (row->mac && !a->mac))
                 return mx_error_oom(err);
@@ -511,6 +521,7 @@ void mx_network_attachment_free(mx_network_attachment *a)
         free(a->gateway);
         free(a->mac);
         free(a->ports);
+        free(a->name);
         free(a);
 }
 
@@ -1113,6 +1124,37 @@ int mx_network__attachments(mx_network_attachment ***out, size_t *n_out, const m
                         att_rows_free(rows, n);
                         return mx_error_oom(err);
                 }
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = row_to_attachment(&v[i], ctx, rows[i], err);
+        att_rows_free(rows, n);
+        if (r < 0) {
+                mx_network_attachment_list_free(v, n);
+                return r;
+        }
+        *out = v;
+        *n_out = n;
+        return 0;
+}
+
+int mx_network__attachments_of(mx_network_attachment ***out, size_t *n_out, const mx_netctx *ctx,
+                               const char *network, mx_error **err)
+{
+        cleanup(mx_net_rec_freep) mx_net_rec *net = NULL;
+        att_row **rows = NULL;
+        mx_network_attachment **v = NULL;
+        size_t n = 0;
+        int r = mx_network__lookup(&net, ctx, network, err);
+
+        if (r < 0)
+                return r;
+        r = select_rows(&rows, &n, ctx, "network_id = ?1", net->id, NULL, err);
+        if (r < 0)
+                return r;
+        v = calloc(n ? n : 1, sizeof(*v));
+        if (!v) {
+                att_rows_free(rows, n);
+                return mx_error_oom(err);
         }
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = row_to_attachment(&v[i], ctx, rows[i], err);

@@ -333,3 +333,21 @@ MX_TEST(controlled_load_under_cpu_quota)
                 ASSERT_TRUE(m.performance_score < 97); /* a busy container loses points */
         }
 }
+
+MX_TEST(collect_self)
+{
+        mx_container_metrics m;
+        mx_metrics_context ctx = {.container_name = "self"};
+        mx_error *err = NULL;
+        int r = mx_metrics_collect(&m, (int)getpid(), &ctx, 200, &err);
+
+        if (r < 0) {
+                mx_error_free(err);
+                SKIP("this process has no readable cpuacct/memory cgroup");
+        }
+        ASSERT_STREQ(m.container_name, "self");
+        ASSERT_TRUE(m.cpu_usage_percent >= 0 && m.cpu_usage_percent < 100.0 * 64);
+        ASSERT_TRUE(m.memory_limit_mb > 0);
+        ASSERT_ERR(mx_metrics_collect(&m, -1, &ctx, 10, &err), MX_EINVAL);
+        mx_error_free(err);
+}
