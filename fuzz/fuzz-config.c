@@ -43,6 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(mx_image_config_parse(&again, a, alen, NULL) == 0);
         check(mx_image_config_to_json(&b, &blen, again, NULL) == 0);
         check(alen == blen && memcmp(a, b, alen) == 0);
+        {
+                mx_image_config *c = NULL;
+                char *cj = NULL;
+
+                check(mx_image_config_copy(&c, cfg, NULL) == 0);
+                check(mx_image_config_to_json(&cj, NULL, c, NULL) == 0);
+                check(strcmp(cj, a) == 0);
+                mx_free(cj);
+                mx_image_config_free(c);
+        }
         mx_image_config_free(cfg);
         mx_image_config_free(again);
         mx_free(a);

@@ -76,6 +76,17 @@ static void fuzz_index(const uint8_t *data, size_t size, const char *declared)
         check(mx_index_parse(&again, a, alen, idx->media_type, NULL) == 0);
         check(mx_index_to_json(&b, &blen, again, NULL) == 0);
         check(alen == blen && memcmp(a, b, alen) == 0);
+        for (size_t i = 0; i < 2; i++) {
+                static const char *const targets[] = {MX_MT_OCI_INDEX, MX_MT_DOCKER_MANIFEST_LIST};
+                mx_index *c = NULL;
+                char *cj = NULL;
+
+                if (mx_index_convert(&c, idx, targets[i], NULL) == 0) {
+                        check(mx_index_to_json(&cj, NULL, c, NULL) == 0);
+                        mx_free(cj);
+                        mx_index_free(c);
+                }
+        }
         if (mx_index_select(idx, NULL, &d, &err) == 0)
                 check(d >= idx->manifests && d < idx->manifests + idx->n_manifests);
         else

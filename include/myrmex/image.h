@@ -366,6 +366,17 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_index_add(mx_index *idx, const mx_descrip
                                                  mx_error **err);
 
 /**
+ * A copy of idx converted to target_media_type (MX_MT_OCI_INDEX or
+ * MX_MT_DOCKER_MANIFEST_LIST): the index's and each entry's media type are mapped with
+ * mx_media_type_to_docker() / mx_media_type_to_oci(). Converting to Docker drops the
+ * top-level annotations and refuses, with MX_EUNSUPPORTED naming the field, entries of a
+ * media type Docker has no name for, entries without a platform, artifactType and subject.
+ * Caller frees *out with mx_index_free().
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int mx_index_convert(mx_index **out, const mx_index *idx,
+                                                     const char *target_media_type, mx_error **err);
+
+/**
  * Choose the manifest for a platform from an index, as containerd does: among entries whose
  * media type is a manifest or index type and that carry a platform, the best
  * mx_platform_match() wins (the first in document order on ties). want NULL means
@@ -469,6 +480,14 @@ MX_EXTERN void mx_image_config_free(mx_image_config *cfg);
  */
 MX_EXTERN MX_WARN_UNUSED_RESULT int mx_image_config_parse(mx_image_config **out, const void *data,
                                                           size_t len, mx_error **err);
+
+/**
+ * A deep copy of cfg (its fields, and its raw bytes when it has them), e.g. to derive a new
+ * image's configuration from a base image's. Fails as mx_image_config_to_json() on a config
+ * that could not be written. Caller frees *out with mx_image_config_free().
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int
+mx_image_config_copy(mx_image_config **out, const mx_image_config *cfg, mx_error **err);
 
 /**
  * The bytes cfg was parsed from, for printing fields verbatim (inspect) or re-hashing.

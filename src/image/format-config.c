@@ -475,6 +475,38 @@ int mx_image_config_to_json(char **out, size_t *len_out, const mx_image_config *
         return mx_image__dump(out, len_out, o, err);
 }
 
+int mx_image_config_copy(mx_image_config **out, const mx_image_config *cfg, mx_error **err)
+{
+        cleanup(mx_image_config_freep) mx_image_config *c = NULL;
+        cleanup_free char *json = NULL;
+        size_t len = 0;
+        int r;
+
+        if (!out || !cfg)
+                return mx_error_set(err, MX_EINVAL, MX_D_IMAGE, 0, "copy config: none given");
+        /* Writing and reading back is a deep copy that also re-checks every field. */
+        r = mx_image_config_to_json(&json, &len, cfg, err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_IMAGE, "copy config");
+        r = mx_image_config_parse(&c, json, len, err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_IMAGE, "copy config");
+        free(c->raw);
+        c->raw = NULL;
+        c->raw_len = 0;
+        if (cfg->raw) {
+                c->raw = malloc(cfg->raw_len + 1);
+                if (!c->raw)
+                        return mx_error_oom(err);
+                memcpy(c->raw, cfg->raw, cfg->raw_len);
+                c->raw[cfg->raw_len] = '\0';
+                c->raw_len = cfg->raw_len;
+        }
+        c->has_config = cfg->has_config;
+        *out = TAKE_PTR(c);
+        return 0;
+}
+
 /* RFC 3339 UTC of a Unix time; now when t < 0. */
 static int format_time(char buf[32], int64_t t)
 {

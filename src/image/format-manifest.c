@@ -726,6 +726,78 @@ int mx_index_add(mx_index *idx, const mx_descriptor *desc, mx_error **err)
         return 0;
 }
 
+int mx_index_convert(mx_index **out, const mx_index *idx, const char *target_media_type,
+                     mx_error **err)
+{
+        static const char doc[] = "index";
+        cleanup(mx_index_freep) mx_index *c = NULL;
+        char p[MX_FIELD_PATH_MAX], pi[MX_FIELD_PATH_MAX], ex[MX_EXCERPT_MAX];
+        const char *(*map)(const char *);
+        int to_docker, r;
+
+        if (!out || !idx || !target_media_type ||
+            (strcmp(target_media_type, MX_MT_OCI_INDEX) != 0 &&
+             strcmp(target_media_type, MX_MT_DOCKER_MANIFEST_LIST) != 0))
+                return mx_error_set(err, MX_EINVAL, MX_D_IMAGE, 0,
+                                    "convert index: the target must be '%s' or '%s'",
+                                    MX_MT_OCI_INDEX, MX_MT_DOCKER_MANIFEST_LIST);
+        to_docker = strcmp(target_media_type, MX_MT_DOCKER_MANIFEST_LIST) == 0;
+        map = to_docker ? mx_media_type_to_docker : mx_media_type_to_oci;
+        if (to_docker && (idx->artifact_type || idx->subject))
+                return mx_image__field_error(err, MX_EUNSUPPORTED, doc,
+                                             idx->artifact_type ? "artifactType" : "subject",
+                                             "has no place in a Docker manifest list");
+        r = mx_index_new(&c, target_media_type, err);
+        if (r < 0)
+                return r;
+        if (!to_docker &&
+            ((idx->artifact_type && !(c->artifact_type = strdup(idx->artifact_type))) ||
+             (idx->annotations && !(c->annotations = mx_strv_copy(idx->annotations)))))
+                return mx_error_oom(err);
+        if (!to_docker && idx->subject) {
+                c->subject = calloc(1, sizeof(*c->subject));
+                if (!c->subject)
+                        return mx_error_oom(err);
+                r = mx_descriptor_copy(c->subject, idx->subject, err);
+                if (r < 0)
+                        return r;
+        }
+        if (idx->n_manifests > MX_IMAGE_MAX_ENTRIES || (idx->n_manifests && !idx->manifests))
+                return mx_image__field_error(err, MX_ETOOBIG, doc, "manifests",
+                                             "has more than the %d entries allowed",
+                                             MX_IMAGE_MAX_ENTRIES);
+        if (idx->n_manifests) {
+                c->manifests = calloc(idx->n_manifests, sizeof(*c->manifests));
+                if (!c->manifests)
+                        return mx_error_oom(err);
+        }
+        for (size_t i = 0; i < idx->n_manifests; i++) {
+                const mx_descriptor *d = &idx->manifests[i];
+                const char *mt = map(d->media_type);
+
+                mx_image__path_index(pi, "manifests", i);
+                if (to_docker && (!mt || !mx_media_type_is_docker(mt) ||
+                                  mx_media_type_is_layer(mt) || mx_media_type_is_config(mt)))
+                        return mx_image__field_error(err, MX_EUNSUPPORTED, doc,
+                                                     mx_image__path(p, pi, "mediaType"),
+                                                     "'%s' has no Docker equivalent",
+                                                     mx_image__excerpt(ex, d->media_type));
+                if (to_docker && !d->platform)
+                        return mx_image__field_error(err, MX_EUNSUPPORTED, doc,
+                                                     mx_image__path(p, pi, "platform"),
+                                                     "is missing (required in a Docker manifest "
+                                                     "list)");
+                r = mx_descriptor_copy(&c->manifests[i], d, err);
+                if (r < 0)
+                        return r;
+                c->n_manifests = i + 1;
+                if (mt && retype(&c->manifests[i].media_type, mt) < 0)
+                        return mx_error_oom(err);
+        }
+        *out = TAKE_PTR(c);
+        return 0;
+}
+
 /* ---- sniffing ---- */
 
 static mx_content_kind kind_of(const char *mt)

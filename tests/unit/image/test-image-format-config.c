@@ -184,6 +184,43 @@ MX_TEST(config_parse_refuses_oversized)
         free(data);
 }
 
+MX_TEST(config_copy_is_deep_and_keeps_raw)
+{
+        mx_image_config *cfg = NULL, *c = NULL;
+        mx_error *err = NULL;
+        char *a = NULL, *b = NULL;
+        size_t len, raw_len;
+        char *data = fmt_slurp(D "docker-config-daemon.json", &len);
+
+        ASSERT_OK_E(mx_image_config_parse(&cfg, data, len, &err), err);
+        ASSERT_OK_E(mx_image_config_copy(&c, cfg, &err), err);
+        ASSERT_TRUE(c->config.healthcheck != cfg->config.healthcheck);
+        ASSERT_EQ(c->config.healthcheck->retries, 3);
+        ASSERT_TRUE(memcmp(mx_image_config_raw(c, &raw_len), data, len) == 0);
+        ASSERT_EQ(raw_len, len);
+        ASSERT_OK_E(mx_image_config_to_json(&a, NULL, cfg, &err), err);
+        ASSERT_OK_E(mx_image_config_to_json(&b, NULL, c, &err), err);
+        ASSERT_STREQ(a, b);
+        /* Changing the copy leaves the original alone. */
+        ASSERT_OK_E(mx_image_config_add_layer(c, l0, "more", 0, &err), err);
+        ASSERT_EQ(cfg->n_diff_ids, 2);
+        ASSERT_EQ(c->n_diff_ids, 3);
+        ASSERT_NULL(mx_image_config_raw(c, NULL));
+        /* A config that could not be written cannot be copied either. */
+        free(cfg->architecture);
+        cfg->architecture = NULL;
+        mx_image_config_free(c);
+        c = NULL;
+        ASSERT_ERR(mx_image_config_copy(&c, cfg, &err), MX_EINVAL);
+        ASSERT_ERROR(err, MX_EINVAL, MX_D_IMAGE, "copy config: config field 'architecture'");
+        ASSERT_NULL(c);
+        mx_image_config_free(cfg);
+        mx_error_free(err);
+        mx_free(a);
+        mx_free(b);
+        free(data);
+}
+
 MX_TEST(config_raw_of_built_config_is_null)
 {
         mx_image_config *cfg = NULL;

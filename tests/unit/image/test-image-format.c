@@ -708,6 +708,60 @@ MX_TEST(index_build_refuses_bad_input)
         mx_error_free(err);
 }
 
+MX_TEST(index_convert_between_oci_and_docker)
+{
+        mx_index *idx = NULL, *docker = NULL, *back = NULL;
+        mx_error *err = NULL;
+        char *out = NULL;
+        size_t len;
+        char *data = fmt_slurp(D "oci-index-multiarch.json", &len);
+
+        ASSERT_OK_E(mx_index_parse(&idx, data, len, NULL, &err), err);
+        ASSERT_OK_E(mx_index_convert(&docker, idx, MX_MT_DOCKER_MANIFEST_LIST, &err), err);
+        ASSERT_STREQ(docker->media_type, MX_MT_DOCKER_MANIFEST_LIST);
+        ASSERT_EQ(docker->n_manifests, 7);
+        for (size_t i = 0; i < docker->n_manifests; i++)
+                ASSERT_STREQ(docker->manifests[i].media_type, MX_MT_DOCKER_MANIFEST);
+        ASSERT_STREQ(docker->manifests[1].platform->variant, "v8");
+        ASSERT_STREQ(docker->manifests[0].digest, idx->manifests[0].digest);
+        ASSERT_NULL(docker->annotations);
+        ASSERT_OK_E(mx_index_to_json(&out, &len, docker, &err), err);
+        ASSERT_TRUE(strstr(out, "\"size\":") < strstr(out, "\"digest\":"));
+        ASSERT_OK_E(mx_index_convert(&back, docker, MX_MT_OCI_INDEX, &err), err);
+        ASSERT_STREQ(back->manifests[3].media_type, MX_MT_OCI_MANIFEST);
+        ASSERT_STREQ(idx->manifests[3].media_type, MX_MT_OCI_MANIFEST); /* source untouched */
+        mx_index_free(idx);
+        mx_index_free(docker);
+        mx_index_free(back);
+        mx_free(out);
+        free(data);
+}
+
+MX_TEST(index_convert_refuses_what_docker_cannot_hold)
+{
+        mx_index *idx = NULL, *c = NULL;
+        mx_error *err = NULL;
+        size_t len;
+        char *data = fmt_slurp(D "oci-index-skopeo.json", &len);
+
+        ASSERT_OK_E(mx_index_parse(&idx, data, len, NULL, &err), err);
+        /* An OCI layout's index names images, not platforms. */
+        ASSERT_ERR(mx_index_convert(&c, idx, MX_MT_DOCKER_MANIFEST_LIST, &err), MX_EUNSUPPORTED);
+        ASSERT_ERROR(err, MX_EUNSUPPORTED, MX_D_IMAGE, "'manifests[0].platform'");
+        ASSERT_NULL(c);
+        free(idx->manifests[1].media_type);
+        idx->manifests[1].media_type = strdup("application/vnd.example.thing+json");
+        ASSERT_OK_E(mx_platform_parse(&idx->manifests[0].platform, "linux/amd64", &err), err);
+        ASSERT_OK_E(mx_platform_parse(&idx->manifests[1].platform, "linux/arm64", &err), err);
+        ASSERT_ERR(mx_index_convert(&c, idx, MX_MT_DOCKER_MANIFEST_LIST, &err), MX_EUNSUPPORTED);
+        ASSERT_ERROR(err, MX_EUNSUPPORTED, MX_D_IMAGE,
+                     "'manifests[1].mediaType': 'application/vnd.example.thing+json'");
+        ASSERT_ERR(mx_index_convert(&c, idx, MX_MT_OCI_MANIFEST, &err), MX_EINVAL);
+        mx_index_free(idx);
+        mx_error_free(err);
+        free(data);
+}
+
 /* ---- sniffing ---- */
 
 static mx_content_kind sniff_file(const char *rel, const char *declared)
