@@ -102,6 +102,15 @@ MX_EXTERN int mx_container_start(mx_runtime *rt, const char *ref, unsigned int f
                                  mx_error **err) MX_WARN_UNUSED_RESULT;
 
 /**
+ * Spawn a container monitor ahead of time, so that its start-up overlaps the caller's own
+ * work (creating the container); the next mx_container_start() on this handle hands it the
+ * container instead of spawning one. A monitor that gets no container (the handle is freed
+ * first) exits. Optional: mx_container_start() spawns one when none is waiting.
+ * @return 0, MX_ENOTFOUND (no myrmex binary), MX_EIO
+ */
+MX_EXTERN int mx_runtime_prepare_monitor(mx_runtime *rt, mx_error **err) MX_WARN_UNUSED_RESULT;
+
+/**
  * Connect to a running container's monitor. *fd_out is a stream socket speaking frames of
  * [type:1][length:4, big endian][payload]: from the monitor 1 = stdout, 2 = stderr,
  * 3 = exit (payload: decimal exit code), 8 = error (payload: message); to the monitor

@@ -739,6 +739,10 @@ static int cmd_run(mx_cli *cli, int argc, char **argv)
                 return -r;
         }
         r = open_runtime(cli, ra.runtime, &rt, 125);
+        /* the monitor starts up while the container is created */
+        if (r == 0 && mx_runtime_prepare_monitor(rt, NULL) < 0) {
+                /* not fatal: start spawns one */
+        }
         if (r == 0)
                 r = do_create(cli, rt, &ra, &id);
         if (r)
@@ -954,11 +958,14 @@ static int cmd_monitor(mx_cli *cli, int argc, char **argv)
         }
         if (i + 1 != argc)
                 return 2;
+        if (strcmp(argv[i], "--pre") == 0)
+                return mx_runtime_monitor_main(cli->root ? cli->root : getenv("MYRMEX_ROOT"),
+                                               getenv("MYRMEX_RUNTIME"), NULL, flags | 2u);
         return mx_runtime_monitor_main(cli->root ? cli->root : getenv("MYRMEX_ROOT"),
                                        getenv("MYRMEX_RUNTIME"), argv[i], flags);
 }
 
-MX_CLI_COMMAND(monitor, "__monitor", cmd_monitor, "[--wait-attach] ID",
+MX_CLI_COMMAND(monitor, "__monitor", cmd_monitor, "[--wait-attach] ID|--pre",
                "(internal) the monitor of one container")
 
 /* ---- info --------------------------------------------------------------------------------------

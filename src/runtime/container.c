@@ -40,6 +40,8 @@ extern char **environ;
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
+static int wait_gone(pid_t pid, int64_t start, int timeout_ms);
+
 int64_t mx_runtime__proc_start_time(pid_t pid)
 {
         char path[64], buf[1024];
@@ -191,6 +193,7 @@ int mx_runtime_open(mx_runtime **out, const mx_runtime_opts *opts, mx_error **er
         if (!rt)
                 return mx_error_oom(err);
         rt->root = TAKE_PTR(root);
+        rt->pre_ctl = -1;
         r = mx_store_open(&rt->store, rt->root, err);
         if (r >= 0)
                 r = mx_runtime__db_schema(rt->store, err);
@@ -201,6 +204,11 @@ int mx_runtime_open(mx_runtime **out, const mx_runtime_opts *opts, mx_error **er
                 return mx_error_wrap(err, MX_D_RUNTIME, "open the container runtime");
         }
         rt->db = mx_store__db(rt->store);
+        /* Container state is re-derived from the processes after a crash, so this handle's
+         * commits need not reach the disk before returning: WAL with synchronous=NORMAL
+         * stays consistent after a power loss and costs no fsync per state change. The
+         * pragma is per connection: the store's own handles keep FULL. */
+        (void)sqlite3_exec(rt->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
         rt->cgroup_mode = mx_runtime__cgroup_mode(NULL);
         {
                 cleanup_free char *cdir = NULL;
@@ -219,6 +227,8 @@ void mx_runtime_free(mx_runtime *rt)
 {
         if (!rt)
                 return;
+        if (rt->pre_ctl >= 0)
+                close(rt->pre_ctl); /* an unused monitor spawned ahead sees EOF and exits */
         mx_driver_clear(&rt->drv);
         mx_store_free(rt->store);
         free(rt->root);
@@ -478,7 +488,7 @@ static int rootfs_from_image(mx_runtime *rt, const char *dir, const char *image_
                         mx_buf_clear(&list);
                         return mx_error_errno(err, MX_D_RUNTIME, "create '%s'", upper);
                 }
-                r = mx_fs_write_atomic(lp, list.ptr, list.len, 0600, err);
+                r = mx_runtime__write_file(lp, list.ptr, list.len, 0600, err);
                 mx_buf_clear(&list);
                 if (r < 0)
                         return r;
@@ -744,7 +754,7 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
                 r = mx_error_oom(err);
                 goto fail;
         }
-        r = mx_fs_write_atomic(cpath, spec_text, strlen(spec_text), 0600, err);
+        r = mx_runtime__write_file(cpath, spec_text, strlen(spec_text), 0600, err);
         if (r < 0)
                 goto fail;
         mx_fault_point("runtime-create-bundle");
@@ -807,10 +817,12 @@ static int spawn_monitor(mx_runtime *rt, const char *id, unsigned flags, int *re
         argv[argc++] = (char *)(uintptr_t) "__monitor";
         if (flags & MX_START_WAIT_ATTACH)
                 argv[argc++] = (char *)(uintptr_t) "--wait-attach";
-        argv[argc++] = (char *)(uintptr_t)id;
+        argv[argc++] = id ? (char *)(uintptr_t)id : (char *)(uintptr_t) "--pre";
         argv[argc] = NULL;
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return mx_error_errno(err, MX_D_RUNTIME, "pipe");
+        /* a socket pair rather than a pipe: a monitor spawned ahead receives its container
+         * (and the attach socket, SCM_RIGHTS) over it and reports back on it */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd) < 0)
+                return mx_error_errno(err, MX_D_RUNTIME, "socketpair");
         pid = fork();
         if (pid < 0) {
                 close(pipefd[0]);
@@ -842,6 +854,8 @@ static int spawn_monitor(mx_runtime *rt, const char *id, unsigned flags, int *re
         *ready_fd = pipefd[0];
         return 0;
 }
+
+int mx_runtime__attach_listen(mx_runtime *rt, const char *id, mx_error **err);
 
 /* Read the monitor's report lines up to one starting with one of stop_at. */
 static int read_ready(int fd, const char *stop_at, const char *id, mx_error **err)
@@ -891,6 +905,9 @@ int mx_container_start(mx_runtime *rt, const char *ref, unsigned int flags, mx_e
         r = load(rt, ref, &c, err);
         if (r < 0)
                 return r;
+        /* a monitor that recorded the exit may still be cleaning up: let it finish */
+        if (!is_active(c->state) && c->monitor_pid > 0)
+                (void)wait_gone((pid_t)c->monitor_pid, c->monitor_start, 10000);
         if (is_active(c->state) ||
             (c->monitor_pid > 0 && mx_runtime__proc_alive((pid_t)c->monitor_pid, c->monitor_start)))
                 return mx_error_set(err, MX_EBUSY, MX_D_RUNTIME, 0,
@@ -902,12 +919,64 @@ int mx_container_start(mx_runtime *rt, const char *ref, unsigned int flags, mx_e
         r = mx_runtime__db_update(rt->db, c->id, err, "stop_requested = 0, error = ''");
         if (r < 0)
                 return r;
-        r = spawn_monitor(rt, c->id, flags, &ready, err);
-        if (r < 0)
-                return mx_error_wrap(err, MX_D_RUNTIME, "start container '%s'", c->name);
+        if (rt->pre_ctl >= 0) {
+                /* hand the container to the monitor spawned ahead, with the attach socket
+                 * bound here so a client can connect at once */
+                int lfd = mx_runtime__attach_listen(rt, c->id, err);
+                char msg[128];
+                int n = snprintf(msg, sizeof(msg), "%s %u", c->id,
+                                 (flags & MX_START_WAIT_ATTACH) ? MX_MONITOR_WAIT_ATTACH : 0u);
+                union {
+                        char b[CMSG_SPACE(sizeof(int))];
+                        struct cmsghdr align;
+                } u;
+                struct iovec iov = {msg, (size_t)n};
+                struct msghdr mh = {0};
+                struct cmsghdr *cm;
+                ssize_t sent;
+
+                ready = TAKE_FD(rt->pre_ctl);
+                if (lfd < 0)
+                        return mx_error_wrap(err, MX_D_RUNTIME, "start container '%s'", c->name);
+                memset(&u, 0, sizeof(u));
+                mh.msg_iov = &iov;
+                mh.msg_iovlen = 1;
+                mh.msg_control = u.b;
+                mh.msg_controllen = sizeof(u.b);
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &lfd, sizeof(int));
+                sent = sendmsg(ready, &mh, MSG_NOSIGNAL);
+                close(lfd);
+                if (sent != n)
+                        return mx_error_errno(err, MX_D_RUNTIME,
+                                              "hand container '%s' to its monitor", c->name);
+                if (flags & MX_START_WAIT_ATTACH)
+                        return 0; /* the socket already listens: attach may connect now */
+        } else {
+                r = spawn_monitor(rt, c->id, flags, &ready, err);
+                if (r < 0)
+                        return mx_error_wrap(err, MX_D_RUNTIME, "start container '%s'", c->name);
+        }
         r = read_ready(ready, (flags & MX_START_WAIT_ATTACH) ? "LS" : "S", c->id, err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_RUNTIME, "start container '%s'", c->name);
+        return 0;
+}
+
+int mx_runtime_prepare_monitor(mx_runtime *rt, mx_error **err)
+{
+        int r;
+
+        if (!rt)
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0, "invalid argument");
+        if (rt->pre_ctl >= 0)
+                return 0;
+        r = spawn_monitor(rt, NULL, 0, &rt->pre_ctl, err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_RUNTIME, "spawn a container monitor");
         return 0;
 }
 
@@ -1213,13 +1282,14 @@ int mx_container_wait(mx_runtime *rt, const char *ref, int *exit_code_out, mx_er
         }
 }
 
-void mx_runtime__remove_files(mx_runtime *rt, const char *id);
-void mx_runtime__remove_files(mx_runtime *rt, const char *id)
+void mx_runtime__remove_files(mx_runtime *rt, const char *id, int runtime_delete);
+void mx_runtime__remove_files(mx_runtime *rt, const char *id, int runtime_delete)
 {
         cleanup_free char *dir = mx_runtime__ctr_dir(rt, id);
         const char *args[] = {"delete", "--force", id, NULL};
 
-        (void)mx_driver_simple(&rt->drv, args, NULL);
+        if (runtime_delete)
+                (void)mx_driver_simple(&rt->drv, args, NULL);
         rootfs_release(rt, id);
         if (dir)
                 (void)mx_fs_rm_rf(dir, NULL);
@@ -1262,7 +1332,7 @@ int mx_container_remove(mx_runtime *rt, const char *ref, unsigned int flags, mx_
         if (r < 0)
                 return r;
         mx_fault_point("runtime-remove-marked");
-        mx_runtime__remove_files(rt, c->id);
+        mx_runtime__remove_files(rt, c->id, 1);
         mx_fault_point("runtime-remove-files");
         r = mx_runtime__db_delete(rt->db, c->id, err);
         if (r < 0)
@@ -1836,7 +1906,7 @@ int mx_container_exec(mx_runtime *rt, const char *ref, const char *exec_json, in
         text = mx_json_dump_ordered(proc);
         if (!text)
                 return mx_error_oom(err);
-        r = mx_fs_write_atomic(ppath, text, strlen(text), 0600, err);
+        r = mx_runtime__write_file(ppath, text, strlen(text), 0600, err);
         if (r < 0)
                 return r;
         {

@@ -35,7 +35,7 @@
 
 int mx_runtime__attach_listen(mx_runtime *rt, const char *id, mx_error **err);
 int mx_runtime__rootfs_ensure(mx_runtime *rt, const char *id, mx_error **err);
-void mx_runtime__remove_files(mx_runtime *rt, const char *id);
+void mx_runtime__remove_files(mx_runtime *rt, const char *id, int runtime_delete);
 
 #define MAX_CLIENTS 32
 #define FRAME_MAX   (1u << 20)
@@ -694,6 +694,48 @@ static void setup_config(monitor *m)
         }
 }
 
+/* Read "ID FLAGS" and the listening socket from the control socket. */
+static int receive_assignment(monitor *m, char *id, size_t id_len, unsigned int *flags)
+{
+        char buf[128];
+        struct iovec iov = {buf, sizeof(buf) - 1};
+        union {
+                char b[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr msg = {0};
+        struct cmsghdr *cm;
+        unsigned long f = 0;
+        ssize_t n;
+        int lfd = -1;
+
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = u.b;
+        msg.msg_controllen = sizeof(u.b);
+        do {
+                n = recvmsg(m->ready_fd, &msg, MSG_CMSG_CLOEXEC);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+                        memcpy(&lfd, CMSG_DATA(cm), sizeof(int));
+        }
+        if (sscanf(buf, "%70s %lu", id, &f) != 2 || strlen(id) >= id_len) {
+                if (lfd >= 0)
+                        close(lfd);
+                return -1;
+        }
+        if (lfd >= 0) {
+                (void)fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+                m->listen_fd = lfd;
+        }
+        *flags = (unsigned int)f;
+        return 0;
+}
+
 int mx_runtime_monitor_main(const char *root, const char *runtime, const char *id,
                             unsigned int flags)
 {
@@ -706,6 +748,7 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
         int64_t delay_ms = 0;
         int rc = 0;
         mx_error *err = NULL;
+        char pre_id[80];
 
         m.ready_fd = rfd && mx_parse_u64(rfd, &v) == 0 && v < 1024 ? (int)v : -1;
         if (m.ready_fd >= 0)
@@ -724,8 +767,23 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
         m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         o.root = root;
         o.runtime = runtime;
-        if (mx_runtime_open(&m.rt, &o, &err) < 0 ||
-            mx_runtime__db_get(m.rt->db, id, &c, &err) < 0) {
+        if (mx_runtime_open(&m.rt, &o, &err) < 0) {
+                cleanup_free char *s = mx_error_format(err);
+
+                report(&m, 'E', s);
+                mx_error_free(err);
+                return 1;
+        }
+        if (flags & MX_MONITOR_PRE) {
+                /* spawned ahead of its container: the ID, the flags and the attach socket the
+                 * client bound come over the control socket when the container exists */
+                if (receive_assignment(&m, pre_id, sizeof(pre_id), &flags) < 0) {
+                        mx_runtime_free(m.rt);
+                        return 0; /* the client went away without a container for us */
+                }
+                id = pre_id;
+        }
+        if (mx_runtime__db_get(m.rt->db, id, &c, &err) < 0) {
                 cleanup_free char *s = mx_error_format(err);
 
                 report(&m, 'E', s);
@@ -746,7 +804,8 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                 rc = 1;
                 goto out;
         }
-        m.listen_fd = mx_runtime__attach_listen(m.rt, id, &err);
+        if (m.listen_fd < 0)
+                m.listen_fd = mx_runtime__attach_listen(m.rt, id, &err);
         if (m.listen_fd < 0) {
                 cleanup_free char *s = mx_error_format(err);
 
@@ -780,7 +839,7 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                         report(&m, 'E', msg);
                         broadcast(&m, MX_ATTACH_ERROR, msg, strlen(msg));
                         if (m.auto_remove) {
-                                mx_runtime__remove_files(m.rt, id);
+                                mx_runtime__remove_files(m.rt, id, 1);
                                 (void)mx_runtime__db_delete(m.rt->db, id, NULL);
                         }
                         snprintf(num, sizeof(num), "%d", code);
@@ -808,31 +867,18 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                                              cg, &cs, NULL) == 0 &&
                     cs.oom_kills > 0)
                         oom = 1;
-                {
-                        const char *dargs[] = {"delete", "--force", id, NULL};
-
-                        (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
-                }
-                (void)mx_runtime__db_update(m.rt->db, id, NULL,
-                                            "state = 'exited', exit_code = %d, finished_at = "
-                                            "%lld, pid = 0, oom_killed = %d",
-                                            exit_code, (long long)finished, oom);
-                mx_fault_point("runtime-monitor-exited");
-                {
-                        char num[16];
-
-                        snprintf(num, sizeof(num), "%d", exit_code);
-                        /* with a restart policy the attached client still sees this exit */
-                        if (!m.auto_remove)
-                                broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
-                }
-                /* the restart policy */
+                /* The exit is recorded and told to attached clients first; the runtime's own
+                 * cleanup (delete, unmount, removal) comes after, off the caller's path. */
                 {
                         int restart = 0;
+                        char num[16];
+                        const char *dargs[] = {"delete", "--force", id, NULL};
                         cleanup(mx_ctr_freep) mx_ctr *now = NULL;
 
-                        if (mx_runtime__db_get(m.rt->db, id, &now, NULL) < 0)
+                        if (mx_runtime__db_get(m.rt->db, id, &now, NULL) < 0) {
+                                (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
                                 break; /* removed meanwhile */
+                        }
                         if (!now->stop_requested) {
                                 if (m.restart_kind == 1 || m.restart_kind == 2)
                                         restart = 1;
@@ -840,17 +886,25 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                                          (m.restart_max == 0 || now->restart_count < m.restart_max))
                                         restart = 1;
                         }
-                        if (!restart) {
-                                if (m.auto_remove) {
-                                        char num[16];
-
-                                        mx_runtime__remove_files(m.rt, id);
-                                        (void)mx_runtime__db_delete(m.rt->db, id, NULL);
-                                        snprintf(num, sizeof(num), "%d", exit_code);
-                                        broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
-                                }
+                        snprintf(num, sizeof(num), "%d", exit_code);
+                        if (!restart && m.auto_remove) {
+                                (void)mx_runtime__db_delete(m.rt->db, id, NULL);
+                                mx_fault_point("runtime-monitor-exited");
+                                broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
+                                (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
+                                mx_runtime__remove_files(m.rt, id, 0);
                                 break;
                         }
+                        (void)mx_runtime__db_update(m.rt->db, id, NULL,
+                                                    "state = 'exited', exit_code = %d, "
+                                                    "finished_at = %lld, pid = 0, oom_killed = %d",
+                                                    exit_code, (long long)finished, oom);
+                        mx_fault_point("runtime-monitor-exited");
+                        /* with a restart policy the attached client still sees this exit */
+                        broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
+                        (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
+                        if (!restart)
+                                break;
                         /* Docker's back-off: 100 ms doubling, back to 100 ms after a run of
                          * at least 10 s */
                         if (finished - started >= 10LL * 1000000000 || delay_ms == 0)

@@ -93,6 +93,11 @@ int mx_runtime__parse_cpus(const char *s, int64_t *quota_out, uint64_t *period_o
 /* Parse "on-failure:3" etc. kind: 0 no, 1 always, 2 unless-stopped, 3 on-failure. */
 int mx_runtime__parse_restart(const char *s, int *kind_out, int *max_out);
 
+/* Write a file through a temporary name and rename, without fsync: for the bundle and the
+ * generated files, which are regenerated or useless after a power loss. */
+int mx_runtime__write_file(const char *path, const void *data, size_t len, mode_t mode,
+                           mx_error **err);
+
 /* Generated files in the container directory: hosts, hostname, resolv.conf. */
 int mx_runtime__write_etc_files(const char *container_dir, const json_t *config,
                                 const char *hostname, mx_error **err);
@@ -187,6 +192,7 @@ struct mx_runtime {
         sqlite3 *db; /* the store's connection, borrowed */
         mx_driver drv;
         mx_cgroup_mode cgroup_mode;
+        int pre_ctl; /* control socket of a monitor spawned ahead, or -1 */
 };
 
 char *mx_runtime__ctr_dir(const mx_runtime *rt, const char *id);
@@ -223,6 +229,7 @@ int mx_runtime__log_parse_line(const char *line, size_t len, mx_buf *text, int *
 /* ---- monitor (monitor.c) --------------------------------------------------------------- */
 
 #define MX_MONITOR_WAIT_ATTACH 1u
+#define MX_MONITOR_PRE         2u /* spawned ahead: the assignment comes over fd 3 */
 
 /* Frame I/O on the attach socket. */
 int mx_runtime__frame_write(int fd, int type, const void *data, size_t len);

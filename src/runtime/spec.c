@@ -1402,13 +1402,49 @@ int mx_runtime__spec_build(json_t **out, const mx_spec_input *in, mx_error **err
         return 0;
 }
 
+int mx_runtime__write_file(const char *path, const void *data, size_t len, mode_t mode,
+                           mx_error **err)
+{
+        cleanup_free char *tmp = NULL;
+        int fd;
+        size_t off = 0;
+
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return mx_error_oom(err);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return mx_error_errno(err, MX_D_RUNTIME, "create '%s'", tmp);
+        while (off < len) {
+                ssize_t n = write(fd, (const char *)data + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = mx_error_errno(err, MX_D_RUNTIME, "write '%s'", tmp);
+
+                        close(fd);
+                        (void)unlink(tmp);
+                        return r;
+                }
+                off += (size_t)n;
+        }
+        close(fd);
+        if (rename(tmp, path) < 0) {
+                int r = mx_error_errno(err, MX_D_RUNTIME, "rename '%s'", tmp);
+
+                (void)unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
 static int write_file(const char *dir, const char *name, const char *text, mx_error **err)
 {
         cleanup_free char *path = NULL;
 
         if (asprintf(&path, "%s/%s", dir, name) < 0)
                 return mx_error_oom(err);
-        return mx_fs_write_atomic(path, text, strlen(text), 0644, err);
+        return mx_runtime__write_file(path, text, strlen(text), 0644, err);
 }
 
 int mx_runtime__write_etc_files(const char *container_dir, const json_t *config,

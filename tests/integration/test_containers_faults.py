@@ -23,18 +23,10 @@ def alive(pid):
         return False
 
 
-def monitor_pid(cid):
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if b"__monitor" in args and cid.encode() in args:
-            return int(p)
-    return None
+def monitor_pid(container_pid):
+    """The monitor is the container process's parent (it is a child subreaper)."""
+    with open("/proc/%d/stat" % container_pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
 class FaultCase(MyrmexTestCase):
@@ -69,9 +61,10 @@ class FaultCase(MyrmexTestCase):
 
 class TestMonitorFaults(FaultCase):
     def test_monitor_killed_container_keeps_running_and_is_reported(self):
-        cid = self.mx.out("run", "-d", "--name", "orphan", "busybox", "sleep", "1000")
-        mp = monitor_pid(cid)
-        self.assertIsNotNone(mp)
+        self.mx.out("run", "-d", "--name", "orphan", "busybox", "sleep", "1000")
+        mp = monitor_pid(self.inspect("orphan")["State"]["Pid"])
+        with open("/proc/%d/cmdline" % mp, "rb") as f:
+            self.assertIn(b"__monitor", f.read())
         os.kill(mp, signal.SIGKILL)
         time.sleep(0.2)
         # the container is alive: ps says so, from the process itself
@@ -87,9 +80,9 @@ class TestMonitorFaults(FaultCase):
         self.assertEqual(self.mounts_under_root(), [])
 
     def test_monitor_and_container_dead_is_exited_not_running(self):
-        cid = self.mx.out("run", "-d", "--name", "gone", "busybox", "sleep", "1000")
+        self.mx.out("run", "-d", "--name", "gone", "busybox", "sleep", "1000")
         pid = self.inspect("gone")["State"]["Pid"]
-        os.kill(monitor_pid(cid), signal.SIGKILL)
+        os.kill(monitor_pid(pid), signal.SIGKILL)
         os.kill(pid, signal.SIGKILL)
         end = time.time() + 5
         while time.time() < end and alive(pid):

@@ -165,7 +165,7 @@ class TestVerbs(ContainerCase):
 
     def test_detached_logs_ps_stop_rm(self):
         cid = self.mx.out("run", "-d", "--name", "web", "--label", "tier=front", "busybox", "sh",
-                          "-c", "echo out1; echo err1 >&2; echo out2; exec sleep 1000")
+                          "-c", "echo out1; echo err1 >&2; sleep 0.3; echo out2; exec sleep 1000")
         self.assertRegex(cid, r"^[0-9a-f]{64}$")
         self.wait_state("web", "running")
         rows = self.mx.json_lines("ps", "--format", "json")
