@@ -2,10 +2,10 @@
 """myrmex inspect and history: Docker's shapes, templates, errors."""
 
 import json
-import re
+import shutil
 import unittest
 
-from harness import MyrmexTestCase
+from harness import MyrmexTestCase, require_root
 
 
 class TestInspect(MyrmexTestCase):
@@ -74,6 +74,35 @@ class TestInspect(MyrmexTestCase):
         # one line per object
         out = self.mx.out("inspect", "--format", "{{.Id}}", "busybox", "other/bb:2")
         self.assertEqual(out.splitlines(), [self.id, self.id])
+
+
+class TestInspectContainers(MyrmexTestCase):
+    """inspect resolves containers first, then images, as Docker does."""
+
+    def setUp(self):
+        super().setUp()
+        require_root()
+        if not (shutil.which("crun") or shutil.which("runc")):
+            self.skipTest("no OCI runtime (apt-get install runc crun)")
+        self.image = self.mx.import_busybox("busybox:latest")
+        # a container with the image's name
+        self.cid = self.mx.out("create", "--name", "busybox", "busybox", "true")
+        self.addCleanup(self.mx.run, "rm", "-f", self.cid, check=False)
+
+    def test_container_first_type_chooses(self):
+        obj = json.loads(self.mx.out("inspect", "busybox"))[0]
+        self.assertEqual(obj["Id"], self.cid)
+        self.assertEqual(obj["Name"], "/busybox")
+        self.assertEqual(obj["State"]["Status"], "created")
+        obj = json.loads(self.mx.out("inspect", "--type", "image", "busybox"))[0]
+        self.assertEqual(obj["Id"], self.image)
+        obj = json.loads(self.mx.out("inspect", "--type", "container", "busybox"))[0]
+        self.assertEqual(obj["Id"], self.cid)
+        both = json.loads(self.mx.out("inspect", self.cid[:12], self.image))
+        self.assertEqual([o["Id"] for o in both], [self.cid, self.image])
+        cp = self.mx.run("inspect", "--type", "container", self.image, check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("no such container", cp.stderr)
 
 
 class TestHistory(MyrmexTestCase):
