@@ -560,6 +560,7 @@ out:
 
 static int cmd_network_disconnect(mx_cli *cli, int argc, char **argv)
 {
+        char *id = NULL;
         mx_store *s = NULL;
         mx_error *err = NULL;
         int c, r = 0;
@@ -570,9 +571,22 @@ static int cmd_network_disconnect(mx_cli *cli, int argc, char **argv)
         }
         if (mx_cli_want_args(cli, argc - optind, 2, 2))
                 return 2;
+        {
+                /* A runtime container by name or ID prefix; else the ID given to connect
+                 * --netns as it is. */
+                mx_runtime_opts ro = MX_RUNTIME_OPTS_INIT;
+                mx_runtime *rt = NULL;
+
+                ro.root = cli->root;
+                if (mx_runtime_open(&rt, &ro, NULL) == 0 &&
+                    mx_container_resolve(rt, argv[optind + 1], &id, NULL) < 0)
+                        id = NULL;
+                mx_runtime_free(rt);
+        }
         if (mx_cli_store(cli, &s, &err) < 0 ||
-            mx_network_release(s, argv[optind + 1], argv[optind], &err) < 0)
+            mx_network_release(s, id ? id : argv[optind + 1], argv[optind], &err) < 0)
                 r = mx_cli_error(cli, err);
+        free(id);
         mx_error_free(err);
         return r;
 }

@@ -24,17 +24,19 @@ static int safe_names(const char *s)
 }
 
 int mx_hosts__render(char **out, const char *self_ip, const char *self_names,
-                     const mx_hosts_entry *peers, size_t n_peers, mx_error **err)
+                     const mx_hosts_entry *peers, size_t n_peers, int with_localhost,
+                     mx_error **err)
 {
         cleanup_buf mx_buf b = MX_BUF_INIT;
         int r = 0;
 
-        r |= mx_buf_puts(&b, "127.0.0.1\tlocalhost\n"
-                             "::1\tlocalhost ip6-localhost ip6-loopback\n"
-                             "fe00::0\tip6-localnet\n"
-                             "ff00::0\tip6-mcastprefix\n"
-                             "ff02::1\tip6-allnodes\n"
-                             "ff02::2\tip6-allrouters\n");
+        if (with_localhost)
+                r |= mx_buf_puts(&b, "127.0.0.1\tlocalhost\n"
+                                     "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                     "fe00::0\tip6-localnet\n"
+                                     "ff00::0\tip6-mcastprefix\n"
+                                     "ff02::1\tip6-allnodes\n"
+                                     "ff02::2\tip6-allrouters\n");
         if (self_ip && *self_ip && self_names && *self_names && safe_names(self_names))
                 r |= mx_buf_printf(&b, "%s\t%s\n", self_ip, self_names);
         for (size_t i = 0; i < n_peers; i++) {
@@ -138,6 +140,37 @@ int mx_network_resolv_conf(char **out, const char *host, const char *const *dns,
                         r |= mx_buf_printf(&b, " %s", options[i]);
                 r |= mx_buf_putc(&b, '\n');
         }
+        if (r < 0)
+                return mx_error_oom(err);
+        *out = mx_buf_detach(&b);
+        return *out ? 0 : mx_error_oom(err);
+}
+
+#define BLOCK_BEGIN "# BEGIN myrmex networks: peers by name, rewritten as containers come and go\n"
+#define BLOCK_END   "# END myrmex networks\n"
+
+int mx_hosts__merge(char **out, const char *existing, const char *block, mx_error **err)
+{
+        cleanup_buf mx_buf b = MX_BUF_INIT;
+        int in_block = 0, r = 0;
+
+        for (const char *line = existing; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+
+                if (strncmp(line, BLOCK_BEGIN, strlen("# BEGIN myrmex networks")) == 0)
+                        in_block = 1;
+                else if (in_block && strncmp(line, BLOCK_END, strlen(BLOCK_END) - 1) == 0)
+                        in_block = 0;
+                else if (!in_block) {
+                        r |= mx_buf_put(&b, line, len);
+                        if (!nl)
+                                r |= mx_buf_putc(&b, '\n');
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        if (block && *block)
+                r |= mx_buf_printf(&b, "%s%s%s", BLOCK_BEGIN, block, BLOCK_END);
         if (r < 0)
                 return mx_error_oom(err);
         *out = mx_buf_detach(&b);

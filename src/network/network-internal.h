@@ -151,8 +151,8 @@ int mx_network__set_owner(const mx_netctx *ctx, const char *container_id, int pi
 int mx_network__cleanup_stale(size_t *n_out, const mx_netctx *ctx, mx_error **err);
 int mx_network__attachments(mx_network_attachment ***out, size_t *n_out, const mx_netctx *ctx,
                             const char *container_id, mx_error **err);
-int mx_network__attachments_of(mx_network_attachment ***out, size_t *n_out,
-                               const mx_netctx *ctx, const char *network, mx_error **err);
+int mx_network__attachments_of(mx_network_attachment ***out, size_t *n_out, const mx_netctx *ctx,
+                               const char *network, mx_error **err);
 int mx_network__hosts_file(char **out, const mx_netctx *ctx, const char *container_id,
                            mx_error **err);
 int mx_network__peers(char ***out, const mx_netctx *ctx, const char *container_id, mx_error **err);
@@ -167,7 +167,14 @@ typedef struct mx_hosts_entry {
         const char *names; /* space-separated */
 } mx_hosts_entry;
 int mx_hosts__render(char **out, const char *self_ip, const char *self_names,
-                     const mx_hosts_entry *peers, size_t n_peers, mx_error **err);
+                     const mx_hosts_entry *peers, size_t n_peers, int with_localhost,
+                     mx_error **err);
+/* existing hosts text with its myrmex block (if any) replaced by block (none when empty):
+ * the runtime's own lines (localhost, --add-host) are kept as they are. */
+int mx_hosts__merge(char **out, const char *existing, const char *block, mx_error **err);
+/* Rewrite the myrmex block of <root>/containers/<id>/hosts (when that file exists), in place
+ * (the container sees it through its bind mount). Best effort. */
+void mx_network__hosts_refresh(const mx_netctx *ctx, const char *container_id, char **also);
 
 /* Volumes */
 int mx_volume__create(mx_volume_info **out, const mx_netctx *ctx, const mx_volume_create_opts *o,

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -654,6 +655,7 @@ static int maybe_remove_netns(const mx_netctx *ctx, const char *cid, mx_error **
 int mx_network__detach(const mx_netctx *ctx, const char *cid, const char *network, mx_error **err)
 {
         RELAXED_SYNC(ctx->db);
+        char **peers_before = NULL;
         att_row **rows = NULL;
         size_t n = 0;
         int r, first = 0;
@@ -664,19 +666,25 @@ int mx_network__detach(const mx_netctx *ctx, const char *cid, const char *networ
         r = mx_netdb__ensure(ctx->db, err);
         if (r < 0)
                 return r;
+        if (mx_network__peers(&peers_before, ctx, cid, NULL) < 0)
+                peers_before = NULL;
         if (network) {
                 cleanup(mx_net_rec_freep) mx_net_rec *net = NULL;
 
                 r = mx_network__lookup(&net, ctx, network, err);
-                if (r < 0)
+                if (r < 0) {
+                        mx_strv_free(peers_before);
                         return r;
+                }
                 r = select_rows(&rows, &n, ctx, "container_id = ?1 AND network_id = ?2", cid,
                                 net->id, err);
         } else {
                 r = select_rows(&rows, &n, ctx, "container_id = ?1", cid, NULL, err);
         }
-        if (r < 0)
+        if (r < 0) {
+                mx_strv_free(peers_before);
                 return r;
+        }
         /* Reverse order of attachment, like the plugin chains themselves. */
         for (size_t i = n; i-- > 0;) {
                 mx_error *e = NULL;
@@ -689,6 +697,8 @@ int mx_network__detach(const mx_netctx *ctx, const char *cid, const char *networ
                 mx_error_free(e);
         }
         att_rows_free(rows, n);
+        mx_network__hosts_refresh(ctx, cid, peers_before);
+        mx_strv_free(peers_before);
         if (first)
                 return first;
         return maybe_remove_netns(ctx, cid, err);
@@ -992,6 +1002,7 @@ int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const 
         if (r < 0)
                 goto fail_del;
         mx_fault_point("network-attached");
+        mx_network__hosts_refresh(ctx, cid, NULL);
         if (out) {
                 att_row **rows = NULL;
                 size_t n = 0;
@@ -1170,7 +1181,16 @@ int mx_network__attachments_of(mx_network_attachment ***out, size_t *n_out, cons
 
 /* ---- hosts and peers ----------------------------------------------------------------- */
 
+static int hosts_text(char **out, const mx_netctx *ctx, const char *cid, int with_localhost,
+                      mx_error **err);
+
 int mx_network__hosts_file(char **out, const mx_netctx *ctx, const char *cid, mx_error **err)
+{
+        return hosts_text(out, ctx, cid, 1, err);
+}
+
+static int hosts_text(char **out, const mx_netctx *ctx, const char *cid, int with_localhost,
+                      mx_error **err)
 {
         att_row **self = NULL, **peers = NULL;
         size_t n_self = 0, n_peers = 0, n_ent = 0;
@@ -1213,7 +1233,7 @@ int mx_network__hosts_file(char **out, const mx_netctx *ctx, const char *cid, mx
                 n_ent++;
         }
         if (r >= 0)
-                r = mx_hosts__render(out, self_ip, self_names, ent, n_ent, err);
+                r = mx_hosts__render(out, self_ip, self_names, ent, n_ent, with_localhost, err);
         free(ent);
         att_rows_free(self, n_self);
         att_rows_free(peers, n_peers);
@@ -1251,4 +1271,53 @@ int mx_network__peers(char ***out, const mx_netctx *ctx, const char *cid, mx_err
         }
         *out = ids;
         return 0;
+}
+
+static void refresh_one(const mx_netctx *ctx, const char *cid)
+{
+        cleanup_free char *path = NULL, *block = NULL, *merged = NULL;
+        cleanup_buf mx_buf cur = MX_BUF_INIT;
+        cleanup_close int fd = -1;
+        size_t off = 0, len;
+
+        if (asprintf(&path, "%s/containers/%s/hosts", ctx->root, cid) < 0)
+                return;
+        if (mx_buf_read_file(&cur, path, 1024 * 1024, NULL) < 0)
+                return; /* not a runtime container (or no hosts file): nothing to keep current */
+        if (hosts_text(&block, ctx, cid, 0, NULL) < 0 ||
+            mx_hosts__merge(&merged, cur.ptr, block, NULL) < 0)
+                return;
+        if (strcmp(merged, cur.ptr) == 0)
+                return;
+        /* In place, not by rename: the running container holds this inode. */
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        len = strlen(merged);
+        while (off < len) {
+                ssize_t w = write(fd, merged + off, len - off);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return;
+                off += (size_t)w;
+        }
+}
+
+void mx_network__hosts_refresh(const mx_netctx *ctx, const char *cid, char **also)
+{
+        char **peers = NULL;
+
+        refresh_one(ctx, cid);
+        if (mx_network__peers(&peers, ctx, cid, NULL) == 0) {
+                MX_STRV_FOREACH (p, peers) {
+                        refresh_one(ctx, p);
+                }
+        }
+        MX_STRV_FOREACH (p, also) {
+                if (!mx_strv_contains(peers, p))
+                        refresh_one(ctx, p);
+        }
+        mx_strv_free(peers);
 }

@@ -97,6 +97,20 @@ class TestRuntimeContainers(MyrmexTestCase):
                          "printf 'HEAD /busybox HTTP/1.0\\r\\n\\r\\n' | nc %s 80 | head -n 1" % ips["srv"],
                          check=False)
         self.assertIn("200 OK", cp.stdout, cp.stderr)
+        # by name: each container's /etc/hosts names its peers, kept current in place
+        hosts = self.mx.out("exec", "cli", "cat", "/etc/hosts")
+        self.assertIn("%s\tsrv " % ips["srv"], hosts)
+        self.assertIn("127.0.0.1\tlocalhost", hosts)  # the runtime's own lines stay
+        cp = self.mx.run("exec", "cli", "ping", "-c", "1", "-W", "2", "srv", check=False)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("(%s)" % ips["srv"], cp.stdout)
+        cp = self.mx.run("exec", "cli", "sh", "-c",
+                         "printf 'HEAD / HTTP/1.0\\r\\n\\r\\n' | nc srv 80 | head -n 1",
+                         check=False)
+        self.assertTrue(cp.stdout.startswith("HTTP/1."), cp.stdout + cp.stderr)
+        # srv leaves the network: cli's hosts file forgets it
+        self.mx.run("network", "disconnect", self.net, "srv")
+        self.assertNotIn("srv", self.mx.out("exec", "cli", "cat", "/etc/hosts"))
 
 if __name__ == "__main__":
     unittest.main()

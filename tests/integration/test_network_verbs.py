@@ -57,7 +57,9 @@ class TestNetworkVerbs(MyrmexTestCase):
                 (("network", "create", "--driver", "macvlan", "x2"), "not supported"),
                 (("network", "rm", "bridge"), "cannot be removed"),
                 (("network", "inspect", "nosuch"), "'nosuch' not found"),
-                (("network", "connect", "dup", "../x"), "invalid container ID")]:
+                (("network", "connect", "dup", "nosuch"), "no such container"),
+                (("network", "connect", "--netns", "/proc/self/ns/net", "dup", "../x"),
+                 "invalid container ID")]:
             cp = self.mx.run(*args, check=False)
             self.assertEqual(cp.returncode, 1, args)
             self.assertIn("myrmex: error: ", cp.stderr)

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* Paths here are short scratch paths; truncation cannot happen. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 /*
  * Network records on a scratch database, and attach/detach through the real CNI plugins
  * into namespaces this test makes (root only; skipped, saying why, otherwise).
@@ -158,6 +160,29 @@ MX_TEST(networks_default_create_lookup_remove)
         teardown();
 }
 
+static char alpha_hosts[4300];
+
+static int mkdir_p_for_test(const char *p)
+{
+        char cmd[4200];
+
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *slurp_for_test(const char *path)
+{
+        FILE *f = fopen(path, "re");
+        char *buf = calloc(1, 65536);
+        size_t n;
+
+        ASSERT_NOT_NULL(f);
+        n = fread(buf, 1, 65535, f);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
 static int exited_pid(void)
 {
         pid_t p = fork();
@@ -197,6 +222,20 @@ MX_TEST(attach_detach_real_plugins_keep_address)
         ao.hostname = "alpha-host";
         ao.ports = &pm;
         ao.n_ports = 1;
+        /* alpha is a runtime container: its hosts file exists and is kept current */
+        {
+                char d[4096], p[4200];
+                FILE *f;
+
+                snprintf(d, sizeof(d), "%s/containers/c0ffee01", ctx.root);
+                ASSERT_EQ(mkdir_p_for_test(d), 0);
+                snprintf(p, sizeof(p), "%s/hosts", d);
+                f = fopen(p, "we");
+                ASSERT_NOT_NULL(f);
+                fputs("127.0.0.1\tlocalhost\n192.0.2.99\textra.example\n", f);
+                fclose(f);
+                snprintf(alpha_hosts, sizeof(alpha_hosts), "%s", p);
+        }
         ASSERT_OK_E(mx_network__attach(&a, &ctx, "c0ffee01", "mxunit", &ao, &err), err);
         ASSERT_EQ(a->attached, 1);
         ASSERT_TRUE(strncmp(a->ip, "10.199.7.", 9) == 0);
@@ -237,10 +276,32 @@ MX_TEST(attach_detach_real_plugins_keep_address)
         ASSERT_OK(mx_network__hosts_file(&hosts, &ctx, "c0ffee01", &err));
         ASSERT_TRUE(strstr(hosts, "alpha-host alpha c0ffee01") != NULL);
         free(hosts);
+        {
+                char *text = slurp_for_test(alpha_hosts), want[256];
+
+                /* the runtime's lines stay; the block names alpha itself and its peer */
+                ASSERT_TRUE(strncmp(text, "127.0.0.1\tlocalhost\n192.0.2.99\textra.example\n",
+                                    43) == 0);
+                snprintf(want, sizeof(want), "%s\tbeta beef0002\n", b->ip);
+                ASSERT_TRUE(strstr(text, want) != NULL);
+                snprintf(want, sizeof(want), "%s\talpha-host alpha c0ffee01\n", a->ip);
+                ASSERT_TRUE(strstr(text, want) != NULL);
+                free(text);
+        }
         ASSERT_OK(mx_network__peers(&peers, &ctx, "c0ffee01", &err));
         ASSERT_STREQ(peers[0], "beef0002");
         ASSERT_NULL(peers[1]);
         mx_net__strv_free(peers);
+
+        /* beta goes: alpha's hosts file forgets it */
+        ASSERT_OK_E(mx_network__detach(&ctx, "beef0002", NULL, &err), err);
+        {
+                char *text = slurp_for_test(alpha_hosts);
+
+                ASSERT_TRUE(strstr(text, "beta") == NULL);
+                ASSERT_TRUE(strstr(text, "extra.example") != NULL);
+                free(text);
+        }
 
         /* Network in use: refused. */
         ASSERT_ERR(mx_network__remove(&ctx, "mxunit", &err), MX_EBUSY);
