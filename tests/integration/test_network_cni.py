@@ -10,6 +10,7 @@ rules, host-local leases), also after the "container" was killed.
 Only loopback, the host's own address and namespaces made here are ever contacted.
 """
 
+import json
 import os
 import re
 import shutil
@@ -254,6 +255,35 @@ class TestStaleCleanup(NetworkTestCase):
         holder.wait()
         sh("ip", "netns", "del", full)  # the sandbox vanished with its veth end
         self.mx.run("network", "ls")
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(veths(), veths0)
+        self.assertEqual(iptables_rules(), rules0)
+
+
+class TestParallel(NetworkTestCase):
+    def test_parallel_connects_and_disconnects(self):
+        rules0, veths0 = self.warm_up()
+        spaces = [self.netns("par%d" % i) for i in range(8)]
+        procs = [subprocess.Popen(self.mx.command(
+            "network", "connect", "--netns", path, "--owner-pid", self.holders[path].pid,
+            "-p", "%d:80" % free_port(), self.net, "par%d" % i),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i, (ns, path) in enumerate(spaces)]
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, err)
+        ips = [self.ip_in(ns) for ns, _ in spaces]
+        self.assertEqual(len(set(ips)), 8)  # no address given twice
+        self.assertEqual(sorted(self.leases()), sorted(ips))
+        n = json.loads(self.mx.out("network", "inspect", self.net))[0]
+        self.assertEqual(len(n["Containers"]), 8)  # no record lost
+        procs = [subprocess.Popen(self.mx.command("network", "disconnect", self.net,
+                                                  "par%d" % i),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(8)]
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, err)
         self.assertEqual(self.leases(), [])
         self.assertEqual(veths(), veths0)
         self.assertEqual(iptables_rules(), rules0)
