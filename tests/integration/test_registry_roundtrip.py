@@ -71,6 +71,24 @@ class RegistryRoundTrip(harness.MyrmexTestCase):
         self.assertIn("already exists", out2.stderr)
         self.assertEqual(out2.stdout.strip().splitlines()[-1], "Digest: " + digest)
 
+    def test_chunked_upload_and_raw_inspect(self):
+        self.mx.import_busybox("busybox:chunks")
+        with FaultProxy(self.reg.host) as p:
+            dest = p.host + "/rt/chunked:1"
+            out = self.mx.out("push", "--chunk-size", "300k", "busybox:chunks", dest)
+            digest = out.splitlines()[-1].split()[1]
+            patches = [r for r in p.requests if r[0] == "PATCH"]
+            # the 1 MB layer went up in 300 KiB pieces, each acknowledged
+            self.assertGreaterEqual(len(patches), 4, p.requests)
+            self.assertTrue(all(r[2] == 202 for r in patches), patches)
+        ref = self.reg.host + "/rt/chunked:1"
+        self.assertEqual(rs.skopeo_inspect(ref)["Digest"], digest)
+        raw = self.mx.run("registry", "inspect", "--raw", ref, text=False).stdout
+        import hashlib
+        self.assertEqual("sha256:" + hashlib.sha256(raw).hexdigest(), digest)
+        cfg = json.loads(self.mx.out("registry", "inspect", "--config", ref))
+        self.assertEqual(cfg["os"], "linux")
+
     def test_skopeo_push_then_pull_same_tree(self):
         rs.require_tools("umoci")
         layout, desc = self.busybox_layout("1")
