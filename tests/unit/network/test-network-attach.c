@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "network/netdb.h"
 #include "network/network-internal.h"
+#include "proc.h"
 #include "tap.h"
 
 static sqlite3 *db;
@@ -164,10 +166,7 @@ static char alpha_hosts[4300];
 
 static int mkdir_p_for_test(const char *p)
 {
-        char cmd[4200];
-
-        snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
-        return system(cmd) == 0 ? 0 : -1;
+        return mx_fs_mkdir_p(p, 0755, NULL);
 }
 
 static char *slurp_for_test(const char *path)
@@ -195,10 +194,12 @@ static int exited_pid(void)
 
 static int link_exists_in(const char *netns, const char *dev)
 {
-        char cmd[8192];
+        char arg[4200];
+        const char *argv[] = {"nsenter", arg, "ip", "link", "show", dev, NULL};
+        int status = -1;
 
-        snprintf(cmd, sizeof(cmd), "nsenter --net=%s ip link show %s >/dev/null 2>&1", netns, dev);
-        return WEXITSTATUS(system(cmd)) == 0;
+        snprintf(arg, sizeof(arg), "--net=%s", netns);
+        return mx_proc_run(argv, NULL, &status, NULL) == 0 && status == 0;
 }
 
 MX_TEST(attach_detach_real_plugins_keep_address)

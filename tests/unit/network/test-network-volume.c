@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "network/network-internal.h"
 #include "tap.h"
 
@@ -19,10 +20,7 @@ static char root[4096];
 
 static int mx_fs_mkdir_p_for_test(const char *p)
 {
-        char cmd[8300];
-
-        snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
-        return system(cmd) == 0 ? 0 : -1;
+        return mx_fs_mkdir_p(p, 0755, NULL);
 }
 
 static void setup(void)
