@@ -92,6 +92,20 @@ class BasicAuthTLS(harness.MyrmexTestCase):
         self.assertIn("authentication required", cp.stderr)
         self.assertNotIn("TLS", cp.stderr)
 
+    def test_insecure_registries_config(self):
+        # listed insecure: verification is off for that registry only
+        conf = os.path.join(self.tmp, "config.json")
+        with open(conf, "w") as f:
+            json.dump({"insecure-registries": ["127.0.0.0/8"]}, f)
+        cp = self.mx.run("registry", "tags", self.reg.host + "/x", check=False,
+                         env={"MYRMEX_CONFIG": conf})
+        self.assertIn("authentication required", cp.stderr)
+        with open(conf, "w") as f:
+            json.dump({"insecure-registries": ["10.0.0.0/8", "other:1"]}, f)
+        cp = self.mx.run("registry", "tags", self.reg.host + "/x", check=False,
+                         env={"MYRMEX_CONFIG": conf})
+        self.assertIn("TLS verification", cp.stderr)
+
     def test_wrong_password_refused(self):
         cp = self.login("wrong")
         self.assertEqual(cp.returncode, 1)

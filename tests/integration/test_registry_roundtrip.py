@@ -205,6 +205,20 @@ class RegistryRoundTrip(harness.MyrmexTestCase):
         self.assertEqual(rs.skopeo_inspect(self.reg.host + "/rt/mount-dst:1")["Digest"],
                          desc["digest"])
 
+    def test_docker_hub_pulls_go_to_the_mirror(self):
+        layout, desc = self.busybox_layout("1")
+        rs.skopeo_push_layout(layout, "1", self.reg.host + "/library/busybox:mirrored")
+        conf = os.path.join(self.tmp, "config.json")
+        with open(conf, "w") as f:
+            json.dump({"registry-mirrors": ["http://" + self.reg.host]}, f)
+        out = self.mx.out("pull", "--no-unpack", "busybox:mirrored",
+                          env={"MYRMEX_CONFIG": conf})
+        self.assertIn("Digest: " + desc["digest"], out)
+        self.assertIn("docker.io/library/busybox:mirrored", out)
+        tags = [r["Repository"] + ":" + r["Tag"]
+                for r in self.mx.json_lines("images", "--format", "json")]
+        self.assertIn("busybox:mirrored", tags)
+
     def test_copy_between_registries(self):
         other = harness.Registry().start()
         self.addCleanup(other.stop)
