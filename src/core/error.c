@@ -100,8 +100,9 @@ static mx_error *error_new(int code, mx_domain domain, int sys_errno, char *mess
         return e;
 }
 
-static int push(mx_error **err, int code, mx_domain domain, int sys_errno, const char *suffix,
-                const char *fmt, va_list ap)
+__attribute__((format(printf, 6, 0))) static int push(mx_error **err, int code, mx_domain domain,
+                                                      int sys_errno, const char *suffix,
+                                                      const char *fmt, va_list ap)
 {
         char *msg = NULL;
         mx_error *e;
