@@ -59,6 +59,9 @@ struct mx_registry_client {
         token_entry *tokens;
         CURLM *multi;
         CURLSH *share;
+        void (*tick)(void *);
+        void *tick_data;
+        double last_tick;
 };
 
 static double now_s(void)
@@ -219,6 +222,12 @@ int mx_registry__client_new(mx_registry_client **out, const char *host,
         (void)curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
         *out = TAKE_PTR(c);
         return 0;
+}
+
+void mx_registry__client_set_tick(mx_registry_client *c, void (*fn)(void *), void *userdata)
+{
+        c->tick = fn;
+        c->tick_data = userdata;
 }
 
 const char *mx_registry__client_endpoint(mx_registry_client *c)
@@ -1206,6 +1215,12 @@ static int run_reqs(mx_registry_client *c, mx_reg_req **reqs, size_t n, size_t p
 
                         timeout_ms = left < 0 ? 0 : left < 1000 ? (int)left : 1000;
                 }
+                if (c->tick && now_s() - c->last_tick >= 0.1) {
+                        c->last_tick = now_s();
+                        c->tick(c->tick_data);
+                }
+                if (timeout_ms > 100 && c->tick)
+                        timeout_ms = 100;
                 if (running > 0)
                         (void)curl_multi_poll(c->multi, NULL, 0, timeout_ms, NULL);
         }

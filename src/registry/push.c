@@ -18,6 +18,22 @@
 #include "registry-ops.h"
 #include "strv.h"
 
+typedef struct push_tick {
+        const mx_registry_opts *opts;
+        mx_reg_upload *ups;
+        size_t n;
+} push_tick;
+
+static void on_tick(void *userdata)
+{
+        push_tick *t = userdata;
+
+        for (size_t i = 0; i < t->n; i++)
+                if (t->ups[i].moved > 0 && t->ups[i].moved <= t->ups[i].size)
+                        mx_registry__progress(t->opts, MX_PROGRESS_UPDATE, "push", t->ups[i].digest,
+                                              t->ups[i].moved, t->ups[i].size);
+}
+
 /* Upload what the registry lacks: HEAD every blob, mount or upload the missing ones. */
 static int send_blobs(mx_registry_client *c, const char *repo, char *const *digests,
                       const int64_t *sizes, const int *fds, size_t n, const char *mount_from,
@@ -52,7 +68,14 @@ static int send_blobs(mx_registry_client *c, const char *repo, char *const *dige
                                       (uint64_t)sizes[i]);
                 m++;
         }
-        r = mx_registry__blobs_upload(c, repo, ups, m, opts->chunk_size, parallel, err);
+        {
+                push_tick t = {opts, ups, m};
+
+                if (opts->progress)
+                        mx_registry__client_set_tick(c, on_tick, &t);
+                r = mx_registry__blobs_upload(c, repo, ups, m, opts->chunk_size, parallel, err);
+                mx_registry__client_set_tick(c, NULL, NULL);
+        }
         for (size_t i = 0; i < m; i++) {
                 res->bytes_moved += ups[i].moved;
                 if (r >= 0) {

@@ -222,6 +222,9 @@ MX_DEFINE_FREEP(mx_registry_client, mx_registry__client_free)
 const char *mx_registry__client_endpoint(mx_registry_client *c);
 const char *mx_registry__client_host(mx_registry_client *c);
 
+/* Call fn(userdata) about every 100 ms while requests run (progress of uploads); NULL to stop. */
+void mx_registry__client_set_tick(mx_registry_client *c, void (*fn)(void *), void *userdata);
+
 /* Probe /v2/ and decide the scheme; done implicitly by run. */
 int mx_registry__client_ping(mx_registry_client *c, mx_error **err);
 
