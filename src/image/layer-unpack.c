@@ -502,6 +502,9 @@ struct unpack {
         struct dir_meta *dirs;
         size_t ndirs, dirs_cap;
         struct pathset written; /* APPLY mode only */
+        struct pathset remembered;
+        struct dir_meta *saved; /* APPLY mode: directory times before this layer */
+        size_t nsaved, saved_cap;
         uint64_t entries;
         bool data_failed;
 };
@@ -513,6 +516,43 @@ static void cache_drop(struct unpack *u)
         if (u->cache_fd >= 0)
                 close(u->cache_fd);
         u->cache_fd = -1;
+}
+
+/* APPLY mode: the times of each existing directory this layer touches, taken before the
+ * first change, so a directory that is not itself an entry of this layer keeps the times the
+ * lower layers gave it (as umoci does) instead of "now". */
+static int remember_dir(struct unpack *u, const char *path, int fd)
+{
+        struct stat st;
+        struct dir_meta *d;
+        int r;
+
+        if (u->opts->whiteouts != MX_WHITEOUT_APPLY)
+                return 0;
+        if (pathset_has(&u->remembered, path))
+                return 0;
+        if (fstat(fd, &st) < 0)
+                return 0;
+        r = pathset_add_len(&u->remembered, path, strlen(path));
+        if (r < 0)
+                return r;
+        if (u->nsaved == u->saved_cap) {
+                size_t ncap = u->saved_cap ? u->saved_cap * 2 : 64;
+                struct dir_meta *n = realloc(u->saved, ncap * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                u->saved = n;
+                u->saved_cap = ncap;
+        }
+        d = &u->saved[u->nsaved];
+        d->path = strdup(path);
+        if (!d->path)
+                return -ENOMEM;
+        d->mode = st.st_mode;
+        d->ts[0] = st.st_atim;
+        d->ts[1] = st.st_mtim;
+        u->nsaved++;
+        return 0;
 }
 
 /* The directory containing `path`; returns an fd owned by u (do not close). */
@@ -540,6 +580,8 @@ static int parent_fd(struct unpack *u, const char *path, const char **base, mx_e
         cache_drop(u);
         u->cache_path = ppath;
         u->cache_fd = fd;
+        if (remember_dir(u, ppath, fd) < 0)
+                return mx_error_oom(err);
         return fd;
 }
 
@@ -982,6 +1024,8 @@ static int whiteout(struct unpack *u, const char *path, const char *dirpath, con
                         mx_error_move(err, &local);
                         return dfd;
                 }
+                if (remember_dir(u, dirpath, dfd) < 0)
+                        return mx_error_oom(err);
         } else {
                 dfd = mx_layer__open_dir_beneath(u->rootfd, dirpath, opaque ? O_RDONLY : O_PATH,
                                                  true, path, err);
@@ -1095,6 +1139,23 @@ static int handle_entry(struct unpack *u, struct archive *a, struct archive_entr
 
 static int finish_dirs(struct unpack *u, mx_error **err)
 {
+        for (size_t i = u->nsaved; i-- > 0;) {
+                struct dir_meta *d = &u->saved[i];
+                mx_error *ignored = NULL;
+                int fd = mx_layer__open_dir_beneath(u->rootfd, d->path, O_RDONLY, false, d->path,
+                                                    &ignored);
+
+                mx_error_free(ignored);
+                if (fd < 0)
+                        continue;
+                if (futimens(fd, d->ts) < 0) {
+                        int r = mx_error_errno(err, MX_D_IMAGE, "directory '%s': set times",
+                                               d->path);
+                        close(fd);
+                        return r;
+                }
+                close(fd);
+        }
         for (size_t i = u->ndirs; i-- > 0;) {
                 struct dir_meta *d = &u->dirs[i];
                 cleanup_close int fd = -1;
@@ -1122,6 +1183,10 @@ static void unpack_clear(struct unpack *u)
                 free(u->dirs[i].path);
         free(u->dirs);
         pathset_clear(&u->written);
+        pathset_clear(&u->remembered);
+        for (size_t i = 0; i < u->nsaved; i++)
+                free(u->saved[i].path);
+        free(u->saved);
         if (u->rootfd >= 0)
                 close(u->rootfd);
 }
@@ -1233,6 +1298,10 @@ int mx_layer_unpack(int blob_fd, const char *target_dir, const mx_layer_unpack_o
                 }
         }
 
+        if (remember_dir(&u, "", u.rootfd) < 0) {
+                unpack_clear(&u);
+                return mx_error_oom(err);
+        }
         ret = reader_init(&r, blob_fd, opts, blob_algo, diff_algo, err);
         if (ret >= 0) {
                 if (opts->progress)

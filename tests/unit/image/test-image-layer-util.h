@@ -112,6 +112,7 @@ struct manifest_ctx {
         struct inode_seen *seen;
         size_t nseen, cap;
         bool skip_overlay_xattrs;
+        bool skip_dir_mtimes;
 };
 
 static inline int cmp_names(const void *a, const void *b)
@@ -167,6 +168,8 @@ static inline void manifest_walk(struct manifest_ctx *c, int dirfd, const char *
                 snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", names[i]);
                 if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
+                if (c->skip_dir_mtimes && S_ISDIR(st.st_mode))
+                        st.st_mtim.tv_sec = st.st_mtim.tv_nsec = 0;
                 (void)mx_buf_printf(c->out, "%s %o %u:%u mt=%lld.%09ld", path, (unsigned)st.st_mode,
                                     (unsigned)st.st_uid, (unsigned)st.st_gid,
                                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
@@ -228,9 +231,12 @@ static inline void manifest_walk(struct manifest_ctx *c, int dirfd, const char *
 }
 
 /* The manifest of the tree under dir (not including dir itself); caller clears out. */
-static inline void tree_manifest(mx_buf *out, const char *dir, bool skip_overlay_xattrs)
+static inline void tree_manifest_ex(mx_buf *out, const char *dir, bool skip_overlay_xattrs,
+                                    bool skip_dir_mtimes)
 {
-        struct manifest_ctx c = {.out = out, .skip_overlay_xattrs = skip_overlay_xattrs};
+        struct manifest_ctx c = {.out = out,
+                                 .skip_overlay_xattrs = skip_overlay_xattrs,
+                                 .skip_dir_mtimes = skip_dir_mtimes};
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd >= 0) {
@@ -240,6 +246,11 @@ static inline void tree_manifest(mx_buf *out, const char *dir, bool skip_overlay
         for (size_t i = 0; i < c.nseen; i++)
                 free(c.seen[i].path);
         free(c.seen);
+}
+
+static inline void tree_manifest(mx_buf *out, const char *dir, bool skip_overlay_xattrs)
+{
+        tree_manifest_ex(out, dir, skip_overlay_xattrs, false);
 }
 
 /* First differing line of two manifests into a static buffer, or NULL when equal. */
