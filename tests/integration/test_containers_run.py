@@ -117,6 +117,26 @@ class TestRunCrun(ContainerCase, RunBasics):
             self.assertEqual(info["CrunHybridCgroupWorkaround"], listed)
 
 
+    def test_bare_crun_needs_the_workaround_here(self):
+        # the reason for the private mount namespace: crun alone refuses this host's layout
+        with open("/proc/self/mountinfo") as f:
+            hybrid = any(" /sys/fs/cgroup/unified " in l and " - cgroup2 " in l for l in f)
+        if not hybrid:
+            self.skipTest("not a hybrid cgroup host")
+        with open("/sys/fs/cgroup/unified/cgroup.controllers") as f:
+            if not f.read().strip():
+                self.skipTest("the cgroup2 mount lists no controller: crun accepts it")
+        cid = self.mx.out("create", "--name", "bare", "busybox", "true")
+        bundle = os.path.join(self.mx.root, "containers", cid)
+        state = os.path.join(self.tmp, "crun-state")
+        cp = subprocess.run(["crun", "--root", state, "run", "-b", bundle, "bare-" + cid[:8]],
+                            capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertIn("hybrid", cp.stderr)
+        cp = self.mx.run("start", "-a", "bare")
+        self.assertEqual(cp.returncode, 0)
+
+
 class TestRunRunc(ContainerCase, RunBasics):
     runtime = "runc"
 
@@ -157,6 +177,38 @@ class TestVerbs(ContainerCase):
         self.assertIn(b"IS-A-TTY", out)
         self.assertIn(b"got:hello", out)
         self.assertEqual(os.waitstatus_to_exitcode(status), 5)
+
+    def test_exec_tty_with_python_pty(self):
+        self.mx.run("run", "-d", "--name", "xt", "busybox", "sleep", "1000")
+        self.wait_state("xt", "running")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ.update(self.mx.env)
+            os.execv(self.mx.binary, self.mx.command("exec", "-it", "xt", "sh", "-c",
+                                                     "test -t 0 && echo EXEC-TTY; exit 3"))
+        out = b""
+        while True:
+            r, _, _ = select.select([fd], [], [], 10)
+            if not r:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertIn(b"EXEC-TTY", out)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 3)
+
+    def test_attach_follows_the_output(self):
+        self.mx.run("run", "-d", "--name", "at", "busybox", "sh", "-c",
+                    "sleep 0.5; for i in 1 2 3; do echo tick$i; sleep 0.2; done; exit 6")
+        cp = self.mx.run("attach", "at", check=False, timeout=30)
+        self.assertEqual(cp.returncode, 6)
+        self.assertTrue(cp.stdout.endswith("tick3\n"), cp.stdout)
 
     def test_interactive_stdin_pipe(self):
         cp = self.mx.run("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo end",
