@@ -224,6 +224,18 @@ mx_network_attach(mx_network_attachment **out, struct mx_store *store, const cha
                   const char *network, const mx_network_attach_opts *opts, mx_error **err);
 
 /**
+ * The start path in one call: attach the container to each of networks in order (NULL or
+ * empty: the default network), with opts->ports on the first one only, and hand back the
+ * namespace path for config.json's linux.namespaces. On failure every network attached by
+ * this call is detached again.
+ * @param netns_path_out caller frees with mx_free()
+ * @param networks NULL-terminated names or IDs, or NULL
+ */
+MX_EXTERN MX_WARN_UNUSED_RESULT int
+mx_network_setup(char **netns_path_out, struct mx_store *store, const char *container_id,
+                 const char *const *networks, const mx_network_attach_opts *opts, mx_error **err);
+
+/**
  * Undo mx_network_attach for one network, or for all of the container's networks when
  * network is NULL: CNI DEL (with the cached ADD result as prevResult), and once no network
  * is left plumbed the namespace file is unmounted and removed. The address stays recorded

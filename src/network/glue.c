@@ -128,6 +128,15 @@ int mx_network_attach(mx_network_attachment **out, struct mx_store *store, const
                    "attach container", cid);
 }
 
+int mx_network_setup(char **netns_out, struct mx_store *store, const char *cid,
+                     const char *const *networks, const mx_network_attach_opts *opts,
+                     mx_error **err)
+{
+        CTX_OR_RETURN(store, MX_D_NETWORK);
+        return own(mx_network__setup(netns_out, &ctx, cid, networks, opts, err), err, MX_D_NETWORK,
+                   "set up the networks of", cid);
+}
+
 int mx_network_detach(struct mx_store *store, const char *cid, const char *network, mx_error **err)
 {
         CTX_OR_RETURN(store, MX_D_NETWORK);

@@ -143,6 +143,9 @@ int mx_network__info(mx_network_info **out, const mx_netctx *ctx, const mx_net_r
 /* Attachments */
 int mx_network__attach(mx_network_attachment **out, const mx_netctx *ctx, const char *container_id,
                        const char *network, const mx_network_attach_opts *opts, mx_error **err);
+int mx_network__setup(char **netns_out, const mx_netctx *ctx, const char *container_id,
+                      const char *const *networks, const mx_network_attach_opts *opts,
+                      mx_error **err);
 int mx_network__detach(const mx_netctx *ctx, const char *container_id, const char *network,
                        mx_error **err);
 int mx_network__release(const mx_netctx *ctx, const char *container_id, const char *network,

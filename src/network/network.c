@@ -1049,6 +1049,46 @@ fail_tx:
         return r;
 }
 
+int mx_network__setup(char **netns_out, const mx_netctx *ctx, const char *cid,
+                      const char *const *networks, const mx_network_attach_opts *opts,
+                      mx_error **err)
+{
+        static const char *const dflt[] = {MX_NETWORK_DEFAULT, NULL};
+        mx_network_attach_opts o = MX_NETWORK_ATTACH_OPTS_INIT;
+        cleanup_free char *netns = NULL;
+        size_t i;
+        int r = 0;
+
+        if (!netns_out)
+                return mx_error_set(err, MX_EINVAL, MX_D_NETWORK, 0, "no output for setup");
+        if (opts)
+                o = *opts;
+        if (!networks || !networks[0])
+                networks = dflt;
+        for (i = 0; networks[i] && r >= 0; i++) {
+                cleanup(mx_network_attachment_freep) mx_network_attachment *a = NULL;
+
+                if (i > 0) {
+                        o.ports = NULL;
+                        o.n_ports = 0;
+                }
+                r = mx_network__attach(&a, ctx, cid, networks[i], &o, err);
+                if (r >= 0 && !netns) {
+                        netns = strdup(a->netns_path);
+                        if (!netns)
+                                r = mx_error_oom(err);
+                }
+        }
+        if (r < 0) {
+                /* Undo what this call attached (not what was there before it). */
+                while (i-- > 0)
+                        (void)mx_network__detach(ctx, cid, networks[i], NULL);
+                return r;
+        }
+        *netns_out = TAKE_PTR(netns);
+        return 0;
+}
+
 /* ---- owner, stale cleanup ------------------------------------------------------------ */
 
 int mx_network__set_owner(const mx_netctx *ctx, const char *cid, int pid, mx_error **err)

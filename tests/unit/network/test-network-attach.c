@@ -337,6 +337,57 @@ MX_TEST(attach_detach_real_plugins_keep_address)
         teardown();
 }
 
+MX_TEST(setup_two_networks_in_one_namespace)
+{
+        mx_network_create_opts o = MX_NETWORK_CREATE_OPTS_INIT;
+        mx_network_attach_opts ao = MX_NETWORK_ATTACH_OPTS_INIT;
+        mx_port_mapping pm = {.container_port = 8080, .protocol = "tcp"};
+        const char *nets[] = {"mxs1", "mxs2", NULL}, *bad[] = {"mxs1", "nosuch", NULL};
+        mx_network_attachment **atts = NULL;
+        mx_error *err = NULL;
+        char *ns = NULL;
+        size_t n = 0;
+
+        need_root_and_plugins();
+        setup();
+        o.name = "mxs1";
+        o.subnet = "10.199.8.0/24";
+        ASSERT_OK_E(mx_network__create(NULL, &ctx, &o, &err), err);
+        o.name = "mxs2";
+        o.subnet = "10.199.9.0/24";
+        ASSERT_OK_E(mx_network__create(NULL, &ctx, &o, &err), err);
+        ao.ports = &pm;
+        ao.n_ports = 1;
+        ASSERT_OK_E(mx_network__setup(&ns, &ctx, "5e7up001", nets, &ao, &err), err);
+        ASSERT_TRUE(mx_netns__is_netns(ns));
+        ASSERT_TRUE(link_exists_in(ns, "eth0"));
+        ASSERT_TRUE(link_exists_in(ns, "eth1"));
+        ASSERT_OK(mx_network__attachments(&atts, &n, &ctx, "5e7up001", &err));
+        ASSERT_EQ(n, 2);
+        ASSERT_STREQ(atts[0]->ifname, "eth0");
+        ASSERT_EQ(atts[0]->n_ports, 1); /* ports on the first network only */
+        ASSERT_EQ(atts[1]->n_ports, 0);
+        ASSERT_STREQ(atts[1]->netns_path, ns);
+        mx_network_attachment_list_free(atts, n);
+        ASSERT_OK_E(mx_network__release(&ctx, "5e7up001", NULL, &err), err);
+        ASSERT_TRUE(!mx_fs_exists_for_test(ns));
+        free(ns);
+        ns = NULL;
+        /* A failing second network undoes the first. */
+        ASSERT_ERR(mx_network__setup(&ns, &ctx, "5e7up002", bad, NULL, &err), MX_ENOTFOUND);
+        mx_error_free(err);
+        err = NULL;
+        ASSERT_NULL(ns);
+        ASSERT_OK(mx_network__attachments(&atts, &n, &ctx, "5e7up002", &err));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(atts[0]->attached, 0);
+        mx_network_attachment_list_free(atts, n);
+        ASSERT_OK(mx_network__release(&ctx, "5e7up002", NULL, &err));
+        ASSERT_OK_E(mx_network__remove(&ctx, "mxs1", &err), err);
+        ASSERT_OK_E(mx_network__remove(&ctx, "mxs2", &err), err);
+        teardown();
+}
+
 MX_TEST(attach_refuses_bad_input)
 {
         mx_error *err = NULL;
