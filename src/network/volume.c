@@ -477,14 +477,17 @@ static int copy_entry(int src_dir, int dst_dir, const char *name, int depth, mx_
                     errno != EPERM)
                         return mx_error_errno(err, MX_D_RUNTIME, "set owner of '%s'", name);
                 (void)utimensat(dst_dir, name, ts, AT_SYMLINK_NOFOLLOW);
-        } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-                if (mknodat(dst_dir, name, st.st_mode, st.st_rdev) < 0)
+        } else if (S_ISFIFO(st.st_mode)) {
+                /* Device nodes are not copied: an image must not plant a usable device in
+                 * a host directory (the volume's) that outlives the container's device
+                 * cgroup. FIFOs are harmless. */
+                if (mknodat(dst_dir, name, st.st_mode, 0) < 0)
                         return mx_error_errno(err, MX_D_RUNTIME, "create node '%s'", name);
                 if (fchownat(dst_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
                     errno != EPERM)
                         return mx_error_errno(err, MX_D_RUNTIME, "set owner of '%s'", name);
         }
-        /* Sockets are not content: skipped, as Docker's copy does. */
+        /* Sockets are not content, devices not safe: skipped. */
         return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -233,8 +234,15 @@ MX_TEST(volume_seed_stays_inside_the_image)
         /* /data in the image is an absolute link: it resolves inside the image root. */
         snprintf(p, sizeof(p), "%s/data", rootfs);
         ASSERT_EQ(symlink("/etc", p), 0);
+        snprintf(p, sizeof(p), "%s/etc/fifo", rootfs);
+        ASSERT_EQ(mkfifo(p, 0600), 0);
+        snprintf(p, sizeof(p), "%s/etc/null", rootfs);
+        if (geteuid() == 0)
+                ASSERT_EQ(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
         ASSERT_OK_E(mx_volume_seed(data, rootfs, "/data", &err), err);
         ASSERT_TRUE(exists(data, "inside"));
+        ASSERT_TRUE(exists(data, "fifo"));
+        ASSERT_TRUE(!exists(data, "null")); /* no device node planted on the host */
         ASSERT_TRUE(!exists(data, "passwd"));
         /* A missing mount point seeds nothing, without error. */
         ASSERT_OK(mx_volume_seed(data, rootfs, "/nope", &err));
