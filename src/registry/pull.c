@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pull: index -> platform manifest -> blobs into the store (verified) -> one commit. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <myrmex/image.h>
 #include <myrmex/images.h>
@@ -199,6 +201,132 @@ int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *
         return r;
 }
 
+/* ---- downloading on two cores ----
+ * One thread runs a curl multi handle that receives, hashes (in the blob writer) and writes
+ * every blob; for big images that is CPU-bound on one core. A second thread with its own
+ * client and store handle takes about half of the bytes. Its blobs are re-found by the
+ * main handle afterwards (mx_store_blob_has) so they are protected until the commit. */
+
+#define SPLIT_MIN_BYTES (8ull << 20)
+
+typedef struct locked_progress {
+        pthread_mutex_t lock;
+        mx_progress_cb cb;
+        void *userdata;
+} locked_progress;
+
+static void progress_locked(const mx_progress_event *ev, void *userdata)
+{
+        locked_progress *lp = userdata;
+
+        pthread_mutex_lock(&lp->lock);
+        lp->cb(ev, lp->userdata);
+        pthread_mutex_unlock(&lp->lock);
+}
+
+typedef struct side_job {
+        const char *root;
+        const mx_reg_ref *ref;
+        const mx_registry_opts *opts;
+        int plain;
+        char **digests;
+        int64_t *sizes;
+        size_t n;
+        uint64_t moved;
+        mx_error *err;
+        int r;
+} side_job;
+
+static void *side_main(void *arg)
+{
+        side_job *j = arg;
+        mx_registry_client *c = NULL;
+        mx_store *s = NULL;
+
+        j->r = mx_store_open(&s, j->root, &j->err);
+        if (j->r >= 0)
+                j->r = mx_registry__client_for(&c, j->ref, j->opts, j->plain, 1, &j->err);
+        if (j->r >= 0)
+                j->r = mx_registry__fetch_to_store(c, s, j->ref->repo, j->digests, j->sizes, j->n,
+                                                   j->opts, &j->moved, &j->err);
+        mx_registry__client_free(c);
+        mx_store_free(s);
+        return NULL;
+}
+
+static int fetch_split(mx_registry_client *c, mx_store *s, const mx_reg_ref *ref, int plain,
+                       char **need, int64_t *sizes, size_t n, const mx_registry_opts *opts,
+                       uint64_t *moved, mx_error **err)
+{
+        cleanup_free char **a = calloc(n + 1, sizeof(char *));
+        cleanup_free char **b = calloc(n + 1, sizeof(char *));
+        cleanup_free int64_t *as = calloc(n + 1, sizeof(int64_t));
+        cleanup_free int64_t *bs = calloc(n + 1, sizeof(int64_t));
+        cleanup_free size_t *order = calloc(n + 1, sizeof(size_t));
+        mx_registry_opts o = *opts;
+        locked_progress lp = {PTHREAD_MUTEX_INITIALIZER, opts->progress, opts->progress_userdata};
+        side_job job = {0};
+        uint64_t wa = 0, wb = 0;
+        size_t na = 0, nb = 0;
+        pthread_t th;
+        int r;
+
+        if (!a || !b || !as || !bs || !order)
+                return mx_error_oom(err);
+        /* biggest first, each to the lighter side */
+        for (size_t i = 0; i < n; i++)
+                order[i] = i;
+        for (size_t i = 1; i < n; i++)
+                for (size_t k = i; k > 0 && sizes[order[k]] > sizes[order[k - 1]]; k--) {
+                        size_t t = order[k];
+
+                        order[k] = order[k - 1];
+                        order[k - 1] = t;
+                }
+        for (size_t i = 0; i < n; i++) {
+                size_t x = order[i];
+
+                if (wa <= wb) {
+                        a[na] = need[x];
+                        as[na++] = sizes[x];
+                        wa += (uint64_t)sizes[x];
+                } else {
+                        b[nb] = need[x];
+                        bs[nb++] = sizes[x];
+                        wb += (uint64_t)sizes[x];
+                }
+        }
+        if (o.progress) {
+                o.progress = progress_locked;
+                o.progress_userdata = &lp;
+        }
+        job = (side_job){mx_store_root(s), ref, &o, plain, b, bs, nb, 0, NULL, 0};
+        if (pthread_create(&th, NULL, side_main, &job) != 0)
+                return mx_registry__fetch_to_store(c, s, ref->repo, need, sizes, n, opts, moved,
+                                                   err);
+        r = mx_registry__fetch_to_store(c, s, ref->repo, a, as, na, &o, moved, err);
+        pthread_join(th, NULL);
+        *moved += job.moved;
+        if (r >= 0 && job.r < 0) {
+                mx_error_move(err, &job.err);
+                r = job.r;
+        }
+        mx_error_free(job.err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < nb; i++) {
+                int h = mx_store_blob_has(s, b[i], err);
+
+                if (h < 0)
+                        return h;
+                if (h == 0)
+                        return mx_error_set(err, MX_ENOTFOUND, MX_D_REGISTRY, 0,
+                                            "blob '%s' vanished from the store after download",
+                                            b[i]);
+        }
+        return 0;
+}
+
 /* Resolve ref to an image manifest: an index is narrowed to the platform. */
 int mx_registry__resolve_image(mx_registry_client *c, const mx_reg_ref *ref,
                                const mx_registry_opts *opts, char **top_digest_out, char **data_out,
@@ -371,8 +499,18 @@ static int pull_impl(mx_store *s, const char *ref_str, const mx_registry_opts *o
                 }
                 need_sizes[n_need++] = d->size;
         }
-        r = mx_registry__fetch_to_store(c, s, ref.repo, need, need_sizes, n_need, opts,
+        {
+                uint64_t total = 0;
+
+                for (size_t i = 0; i < n_need; i++)
+                        total += need_sizes[i] > 0 ? (uint64_t)need_sizes[i] : 0;
+                if (n_need >= 2 && total >= SPLIT_MIN_BYTES && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+                        r = fetch_split(c, s, &ref, plain, need, need_sizes, n_need, opts,
                                         &res->bytes_moved, err);
+                else
+                        r = mx_registry__fetch_to_store(c, s, ref.repo, need, need_sizes, n_need,
+                                                        opts, &res->bytes_moved, err);
+        }
         if (r < 0)
                 goto out;
         res->blobs_moved = (unsigned)n_need;

@@ -161,6 +161,34 @@ class Faults(harness.MyrmexTestCase):
             self.assertEqual(moved, 0 if d in present else self.sizes[i], (i, present))
         self.check_store(mx2)
 
+    def test_two_thread_pull_with_faults(self):
+        # an image over 8 MB is downloaded by two threads (two clients, two store handles)
+        layout = os.path.join(self.tmp, "bigger")
+        layers = rs.random_layers(4, 3 * LAYER, seed=7)
+        desc = rs.add_image(layout, layers)
+        rs.write_layout(layout, "t", desc)
+        rs.skopeo_push_layout(layout, "t", self.reg.host + "/faults/bigger:1")
+        with open(os.path.join(layout, "blobs", "sha256", desc["digest"][7:])) as f:
+            m = json.load(f)
+        digests = [l["digest"] for l in m["layers"]]
+        self.proxy.add_rule(method="GET", path=digests[0], action="cut", after=500000, times=1)
+        self.proxy.add_rule(method="GET", path=digests[3], action="corrupt", times=None)
+        ref = self.proxy.host + "/faults/bigger:1"
+        cp = self.mx.run("pull", ref, check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn(digests[3], cp.stderr)
+        self.check_store()
+        for d in digests[:3]:
+            self.assertTrue(os.path.exists(os.path.join(self.mx.root, "blobs", "sha256",
+                                                        d[7:])), d)
+        self.proxy.clear_rules()
+        self.proxy.reset_counters()
+        out = self.mx.out("pull", ref)
+        self.assertIn("Digest: " + desc["digest"], out)
+        moved = {k: v for k, v in self.proxy.bytes_down.items() if "/blobs/" in k and v}
+        self.assertEqual(list(moved), ["/v2/faults/bigger/blobs/" + digests[3]], moved)
+        self.check_store()
+
     def test_push_faults_and_rerun(self):
         self.mx.out("pull", "--no-unpack", self.reg.host + "/faults/img:1")
         dest = self.proxy.host + "/faults/pushed:1"
