@@ -99,6 +99,35 @@ class ParallelTest(unittest.TestCase):
         loaded = other.out("load", "-q", "-i", out).splitlines()
         self.assertEqual(len(loaded), 6)
 
+    def test_concurrent_mounts_unpack_each_layer_once(self):
+        harness.require_root()
+        mx = harness.Myrmex()
+        self.addCleanup(mx.cleanup)
+        ref = "example.com/crash:v3"
+        mx.run("load", "-q", "-i", os.path.join(GOOD, "docker-three-layers.tar"))
+        results = []
+
+        def mount():
+            results.append(mx.run("image", "mount", ref, check=False))
+
+        threads = [threading.Thread(target=mount) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual([cp.returncode for cp in results], [0] * 4,
+                         [cp.stderr for cp in results])
+        paths = set(cp.stdout.strip() for cp in results)
+        self.assertEqual(len(paths), 1)
+        with open(os.path.join(paths.pop(), "srv", "data")) as f:
+            self.assertEqual(len(f.read()), 3000)
+        self.assertEqual(len(os.listdir(os.path.join(mx.root, "layers"))), 3)
+        for _ in range(4):
+            mx.run("image", "unmount", ref)
+        self.assertNotEqual(mx.run("image", "unmount", ref, check=False).returncode, 0)
+        cp = mx.run("system", "check", check=False)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
