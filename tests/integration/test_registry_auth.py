@@ -240,6 +240,7 @@ class BearerTokens(harness.MyrmexTestCase):
         super().setUp()
         self.ts.sign_with_other_key = False
         self.ts.scope_override = None
+        self.ts.forge_next = 0
         self.docker = os.path.join(self.tmp, "docker")
         os.makedirs(self.docker)
         self.mx.env.update({"DOCKER_CONFIG": self.docker, "REGISTRY_AUTH_FILE": ""})
@@ -259,6 +260,18 @@ class BearerTokens(harness.MyrmexTestCase):
         out = mx2.out("pull", "--no-unpack", ref)
         self.assertIn("Digest: sha256:", out)
         self.assertEqual(self.mx.out("registry", "tags", self.reg.host + "/tok/busybox"), "1")
+
+    def test_refused_token_is_refreshed(self):
+        self.mx.run("login", "-u", USER, "--password-stdin", self.reg.host,
+                    input=PASSWORD + "\n")
+        self.mx.import_busybox("busybox:1")
+        before = self.ts.issued
+        self.ts.forge_next = 1
+        # the first token is refused with a 401; the client drops it, gets a new one, goes on
+        out = self.mx.out("push", "busybox:1", self.reg.host + "/tok/refresh:1")
+        self.assertIn("Digest: sha256:", out)
+        self.assertEqual(self.ts.forge_next, 0)
+        self.assertGreaterEqual(self.ts.issued - before, 2)
 
     def test_wrong_password_anonymous_and_forged_tokens(self):
         self.mx.import_busybox("busybox:1")

@@ -7,7 +7,8 @@ GET /token?service=S&scope=repository:NAME:ACTIONS... with a JWT (RS256, the cer
 the `x5c` header) granting what was asked, when the Basic credentials are right (401
 otherwise; no credentials gets an anonymous token with no access). Knobs to prove the
 registry checks the token: ``sign_with_other_key`` (signed by a key the registry does not
-trust) and ``scope_override`` (grant access to another repository than asked).
+trust) and ``scope_override`` (grant access to another repository than asked), ``forge_next`` (only
+the next N tokens are forged: a client must fetch a new token after the registry's 401).
 ``issued`` counts tokens handed out, ``requests`` keeps (path, authorized user).
 """
 
@@ -97,6 +98,7 @@ class TokenServer:
         self.other_key, _, self.other_der = _keypair(self.dir, "intruder")
         self.sign_with_other_key = False
         self.scope_override = None
+        self.forge_next = 0  # sign this many of the next tokens with the untrusted key
         self.issued = 0
         self.requests = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -115,8 +117,10 @@ class TokenServer:
                 % (self.realm, SERVICE, ISSUER, self.cert))
 
     def make_token(self, sub, aud, access):
-        key, der = (self.other_key, self.other_der) if self.sign_with_other_key else \
-            (self.key, self.der)
+        forge = self.sign_with_other_key or self.forge_next > 0
+        if self.forge_next > 0:
+            self.forge_next -= 1
+        key, der = (self.other_key, self.other_der) if forge else (self.key, self.der)
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
         claims = {"iss": ISSUER, "sub": sub, "aud": aud, "exp": now + 300, "nbf": now - 10,
