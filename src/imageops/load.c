@@ -746,10 +746,9 @@ static int repo_tags_for_config(load_ctx *c, const json_t *manifest_json, const 
                         continue;
                 json_array_foreach(tags, j, t)
                 {
-                        if (!json_is_string(t) || mx_strv_push(out, json_string_value(t)) < 0)
-                                continue;
+                        if (json_is_string(t) && mx_strv_push(out, json_string_value(t)) < 0)
+                                return mx_error_oom(err);
                 }
-                (void)err;
                 return 0;
         }
         return 0;

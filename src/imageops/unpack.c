@@ -34,6 +34,23 @@
 
 #define MAX_THREADS 4
 
+/* The caller's progress callback, called from the unpacking threads one at a time: callers
+ * (the CLI's bars) need not be thread-safe. */
+typedef struct progress_relay {
+        mx_progress_cb cb;
+        void *userdata;
+        pthread_mutex_t lock;
+} progress_relay;
+
+static void relay_progress(const mx_progress_event *ev, void *userdata)
+{
+        progress_relay *pr = userdata;
+
+        pthread_mutex_lock(&pr->lock);
+        pr->cb(ev, pr->userdata);
+        pthread_mutex_unlock(&pr->lock);
+}
+
 typedef struct job {
         char *blob_path;
         char *tmp_dir;
@@ -41,8 +58,7 @@ typedef struct job {
         const char *digest;
         const char *diff_id;
         const char *chain_id;
-        mx_progress_cb progress;
-        void *userdata;
+        progress_relay *relay;
         mx_layer_info info;
         int64_t usize;
         bool adopted;
@@ -75,8 +91,10 @@ static void run_job(job *j)
         o.flags = MX_LAYER_SYNC;
         o.expected_digest = j->digest;
         o.expected_diff_id = j->diff_id;
-        o.progress = j->progress;
-        o.progress_userdata = j->userdata;
+        if (j->relay) {
+                o.progress = relay_progress;
+                o.progress_userdata = j->relay;
+        }
         o.progress_id = j->digest;
         r = mx_layer_unpack(fd, j->tmp_dir, &o, &j->info, &j->err);
         if (r < 0) {
@@ -140,6 +158,7 @@ static int unpack_record(mx_store *s, const mx_image_record *rec, mx_progress_cb
                          void *userdata, mx_error **err)
 {
         pool p = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        progress_relay relay = {progress, userdata, PTHREAD_MUTEX_INITIALIZER};
         pthread_t threads[MAX_THREADS];
         size_t n_threads = 0;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -170,8 +189,7 @@ static int unpack_record(mx_store *s, const mx_image_record *rec, mx_progress_cb
                 j->diff_id = l->diff_id;
                 j->chain_id = l->chain_id;
                 j->usize = l->uncompressed_size;
-                j->progress = progress;
-                j->userdata = userdata;
+                j->relay = progress ? &relay : NULL;
                 p.n++;
         }
         r = 0;

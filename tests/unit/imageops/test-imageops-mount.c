@@ -152,3 +152,25 @@ MX_TEST(history_rows_newest_first)
         ASSERT_ERR(mx_images_history_json(s, "nope:1", &text, &err), MX_ENOTFOUND);
         ASSERT_ERR(mx_images_inspect_json(s, "nope:1", &text, NULL), MX_ENOTFOUND);
 }
+
+static void count_events(const mx_progress_event *ev, void *userdata)
+{
+        int *n = userdata;
+
+        if (strcmp(ev->action, "unpack") == 0)
+                (*n)++;
+}
+
+MX_TEST(unpack_reports_progress_from_its_threads)
+{
+        cleanup(mx_store_freep) mx_store *s =
+                open_loaded("data/archives/good/docker-three-layers.tar");
+        cleanup(mx_error_freep) mx_error *err = NULL;
+        int events = 0;
+
+        ASSERT_OK_E(mx_images_unpack(s, "example.com/crash:v3", count_events, &events, &err), err);
+        ASSERT_TRUE(events >= 3);
+        events = 0;
+        ASSERT_OK_E(mx_images_unpack(s, "example.com/crash:v3", count_events, &events, &err), err);
+        ASSERT_EQ(events, 0); /* nothing left to unpack */
+}
