@@ -273,6 +273,32 @@ class BearerTokens(harness.MyrmexTestCase):
         self.assertEqual(self.ts.forge_next, 0)
         self.assertGreaterEqual(self.ts.issued - before, 2)
 
+    def test_identity_token_and_given_token(self):
+        self.mx.import_busybox("busybox:1")
+        self.mx.run("login", "-u", USER, "--password-stdin", self.reg.host,
+                    input=PASSWORD + "\n")
+        self.mx.out("push", "busybox:1", self.reg.host + "/tok/ident:1")
+        # a Docker config holding an identity token: the OAuth2 refresh grant is used
+        self.ts.refresh_tokens = {"refresh-abc": USER}
+        with open(os.path.join(self.docker, "config.json"), "w") as f:
+            json.dump({"auths": {self.reg.host: {"auth": "", "identitytoken": "refresh-abc"}}},
+                      f)
+        mx2 = harness.Myrmex(env=self.mx.env)
+        self.addCleanup(mx2.cleanup)
+        out = mx2.out("pull", "--no-unpack", self.reg.host + "/tok/ident:1")
+        self.assertIn("Digest: sha256:", out)
+        self.assertTrue(any(u == "refresh:" + USER for _, u in self.ts.requests))
+        # a bearer token given by the caller is sent as it is (Python token=...)
+        token = self.ts.make_token(USER, "myrmex-test-registry", [
+            {"type": "repository", "name": "tok/ident", "actions": ["pull"]}])
+        code = """
+import json
+from codomyrmex.containerization import manage_container_registry as m
+print(json.dumps(m('list', 'tok/ident', %r, token=%r)))
+""" % (self.reg.host, token)
+        out = py(code, {"DOCKER_CONFIG": os.path.join(self.tmp, "none")})
+        self.assertEqual(out["tags"], ["1"])
+
     def test_wrong_password_anonymous_and_forged_tokens(self):
         self.mx.import_busybox("busybox:1")
         ref = self.reg.host + "/tok/forged:1"

@@ -81,6 +81,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"token": token, "access_token": token, "expires_in": 300,
                          "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
+    def do_POST(self):
+        """OAuth2 refresh-token grant (Docker's identity tokens)."""
+        ts = self.server.ts
+        n = int(self.headers.get("Content-Length") or 0)
+        form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+        rt = form.get("refresh_token", [None])[0]
+        user = ts.refresh_tokens.get(rt)
+        ts.requests.append((self.path, "refresh:" + (user or "<refused>")))
+        if form.get("grant_type", [None])[0] != "refresh_token" or not user:
+            self._json(401, {"error": "invalid_grant"})
+            return
+        access = []
+        for scope in form.get("scope", []):
+            for part in scope.split(" "):
+                bits = part.split(":")
+                if len(bits) >= 3:
+                    access.append({"type": bits[0], "name": ":".join(bits[1:-1]),
+                                   "actions": bits[-1].split(",")})
+        token = ts.make_token(user, form.get("service", [SERVICE])[0], access)
+        ts.issued += 1
+        self._json(200, {"access_token": token, "expires_in": 300})
+
     def _json(self, code, obj):
         data = json.dumps(obj).encode()
         self.send_response(code)
@@ -98,7 +120,8 @@ class TokenServer:
         self.other_key, _, self.other_der = _keypair(self.dir, "intruder")
         self.sign_with_other_key = False
         self.scope_override = None
-        self.forge_next = 0  # sign this many of the next tokens with the untrusted key
+        self.forge_next = 0
+        self.refresh_tokens = {}  # identity token -> user, for the refresh-token grant  # sign this many of the next tokens with the untrusted key
         self.issued = 0
         self.requests = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
