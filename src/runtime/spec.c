@@ -1385,13 +1385,14 @@ int mx_runtime__spec_build(json_t **out, const mx_spec_input *in, mx_error **err
                 json_object_set_new(linux_, "seccomp", sc);
         }
         {
-                json_t *ann = json_object();
+                json_t *ann;
                 const char *ss = cfg_str(cfg, "stop_signal");
 
                 if (!ss && img)
                         ss = mx_json_str(img, "StopSignal");
                 if (ss && signal_number(ss) < 0)
                         return bad(err, "invalid stop signal '%s'", ss);
+                ann = json_object();
                 json_object_set_new(ann, "io.myrmex.container.name",
                                     json_string(in->name ? in->name : ""));
                 if (ss)
