@@ -1034,17 +1034,29 @@ static int commit_candidate(load_ctx *c, candidate *cand, char ***loaded, mx_err
 static int load_finish(load_ctx *c, char ***loaded_out, mx_error **err)
 {
         cleanup_strv char **loaded = NULL;
+        mx_io_blob *guard = NULL;
         int r;
 
         r = build_candidates(c, err);
         if (r < 0)
                 return r;
         mx_fault_point("imageops-load-verified");
-        for (size_t i = 0; i < c->n_cands; i++) {
-                r = commit_candidate(c, &c->cands[i], &loaded, err);
+        /* mx_store_image_add() gives up the handle's protection from gc once it commits,
+         * unless a blob writer is open: with several images, hold one open so the blobs of
+         * the images not yet recorded stay protected. */
+        if (c->n_cands > 1) {
+                r = mx_imageops__blob_begin(&guard, c->s, err);
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < c->n_cands; i++) {
+                r = commit_candidate(c, &c->cands[i], &loaded, err);
+                if (r < 0)
+                        break;
+        }
+        mx_imageops__blob_abort(guard);
+        if (r < 0)
+                return r;
         if (!loaded && !(loaded = calloc(1, sizeof(char *))))
                 return mx_error_oom(err);
         if (loaded_out)
