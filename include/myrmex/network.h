@@ -118,7 +118,7 @@ typedef struct mx_network_create_opts {
         int version;             /**< MX_NETWORK_CREATE_OPTS_VERSION */
         const char *name;        /**< required: [a-zA-Z0-9][a-zA-Z0-9_.-]* up to 64 chars */
         const char *driver;      /**< NULL or "bridge" (the only driver) */
-        const char *subnet;      /**< NULL: the first free 10.89.N.0/24 */
+        const char *subnet;      /**< NULL: the first free 10.78.N.0/24 */
         const char *gateway;     /**< NULL: the subnet's first address */
         int internal;            /**< 1: no NAT to the outside */
         const char *labels_json; /**< NULL or a JSON object of strings */

@@ -394,8 +394,8 @@ static int lookup_exact(mx_net_rec **out, const mx_netctx *ctx, const char *key,
 /* Create the default network once (any process may race us: INSERT is the arbiter). */
 static int ensure_default(const mx_netctx *ctx, mx_error **err)
 {
-        static const char *const candidates[] = {MX_NETWORK_DEFAULT_SUBNET, "10.87.0.0/16",
-                                                 "10.86.0.0/16", "172.30.0.0/16",
+        static const char *const candidates[] = {MX_NETWORK_DEFAULT_SUBNET, "10.76.0.0/16",
+                                                 "10.75.0.0/16", "172.30.0.0/16",
                                                  "192.168.250.0/24"};
         mx_net_rec *existing = NULL;
         char id[65];
@@ -527,7 +527,7 @@ int mx_network__create(mx_net_rec **out, const mx_netctx *ctx, const mx_network_
                 int found = 0;
 
                 for (uint32_t n = 0; n < 256 && !found; n++) {
-                        net = (10u << 24) | (89u << 16) | (n << 8);
+                        net = (10u << 24) | (78u << 16) | (n << 8);
                         prefix = 24;
                         r = db_overlap(ctx, net, prefix, &hit, err);
                         if (r < 0)
@@ -537,7 +537,7 @@ int mx_network__create(mx_net_rec **out, const mx_netctx *ctx, const mx_network_
                 }
                 if (!found) {
                         r = mx_error_set(err, MX_ENOTFOUND, MX_D_NETWORK, 0,
-                                         "no free subnet in 10.89.0.0/16: give --subnet");
+                                         "no free subnet in 10.78.0.0/16: give --subnet");
                         goto fail;
                 }
         }

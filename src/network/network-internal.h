@@ -13,11 +13,13 @@
 
 #include "cleanup.h"
 
-#define MX_CNI_VERSION            "1.0.0"
-#define MX_CNI_DEFAULT_PATH       "/usr/lib/cni"
-#define MX_CNI_RESULT_MAX         (1024 * 1024)
-#define MX_CNI_TIMEOUT_MS         120000
-#define MX_NETWORK_DEFAULT_SUBNET "10.88.0.0/16"
+#define MX_CNI_VERSION      "1.0.0"
+#define MX_CNI_DEFAULT_PATH "/usr/lib/cni"
+#define MX_CNI_RESULT_MAX   (1024 * 1024)
+#define MX_CNI_TIMEOUT_MS   120000
+/* Not podman's 10.88.0.0/16 (nor its 10.89.N.0/24 user networks): both tools run side by side
+ * on one host, and a second bridge on the same subnet breaks routing for both. */
+#define MX_NETWORK_DEFAULT_SUBNET "10.77.0.0/16"
 
 /* What every network function needs: the database and where the store lives. The public
  * functions fill it from the store handle; tests fill it by hand. */

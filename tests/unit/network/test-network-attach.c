@@ -80,7 +80,7 @@ MX_TEST(networks_default_create_lookup_remove)
 
         o.name = "backend";
         ASSERT_OK_E(mx_network__create(&r, &ctx, &o, &err), err);
-        ASSERT_TRUE(strncmp(r->subnet, "10.89.", 6) == 0);
+        ASSERT_TRUE(strncmp(r->subnet, "10.78.", 6) == 0);
         ASSERT_EQ(strlen(r->bridge), 15);
         /* The conflist is on disk for people and tools to read. */
         {
