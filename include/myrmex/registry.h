@@ -157,7 +157,8 @@ MX_EXTERN MX_WARN_UNUSED_RESULT int mx_registry_delete(const char *ref,
 
 /**
  * Tag in the registry without pulling: put src's manifest (byte for byte) under target,
- * a tag or a full reference on the same registry.
+ * a tag or a full reference on the same registry (another repository gets the blobs by
+ * cross-repository mounts first, an index with all its platforms).
  */
 MX_EXTERN MX_WARN_UNUSED_RESULT int mx_registry_tag(const char *src, const char *target,
                                                     const mx_registry_opts *opts, char **digest_out,

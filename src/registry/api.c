@@ -284,15 +284,32 @@ int mx_registry_tag(const char *src, const char *target, const mx_registry_opts 
         if (r >= 0 && !tref.tag)
                 r = mx_error_set(err, MX_EINVAL, MX_D_REGISTRY, 0, "tag target '%s' has no tag",
                                  target);
-        if (r >= 0)
-                r = mx_registry__manifest_get(c, ref.repo, mx_registry__ref_reference(&ref), &data,
-                                              &len, &mt, &digest, err);
         if (r >= 0 && strcmp(tref.repo, ref.repo) != 0) {
-                r = mx_error_set(err, MX_EUNSUPPORTED, MX_D_REGISTRY, 0,
-                                 "tag '%s' names another repository: use copy", target);
+                /* another repository of the same registry: mount the blobs, then the
+                 * manifest (the registry's copy; nothing is pulled) */
+                cleanup_free char *dst = mx_registry__ref_format(&tref);
+                mx_registry_opts o = *opts;
+                mx_registry_result *res = NULL;
+
+                o.all_platforms = 1;
+                if (!dst)
+                        r = mx_error_oom(err);
+                else
+                        r = mx_registry_copy(src, dst, &o, &res, err);
+                if (r >= 0) {
+                        digest = strdup(res->digest);
+                        if (!digest)
+                                r = mx_error_oom(err);
+                }
+                mx_registry_result_free(res);
+        } else {
+                if (r >= 0)
+                        r = mx_registry__manifest_get(c, ref.repo, mx_registry__ref_reference(&ref),
+                                                      &data, &len, &mt, &digest, err);
+                if (r >= 0)
+                        r = mx_registry__manifest_put(c, tref.repo, tref.tag, data, len, mt, NULL,
+                                                      err);
         }
-        if (r >= 0)
-                r = mx_registry__manifest_put(c, tref.repo, tref.tag, data, len, mt, NULL, err);
         mx_registry__ref_clear(&ref);
         mx_registry__ref_clear(&tref);
         if (r < 0)
