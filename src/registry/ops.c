@@ -377,6 +377,17 @@ static int start_sessions(mx_registry_client *c, const char *repo, const char *s
                                 st[i].up->mounted = 1;
                                 continue;
                         }
+                        if (q->status == 202 && st[i].up->fd < 0) {
+                                /* nothing to send from: only a mount could do */
+                                r = mx_error_set(err, MX_ENOTFOUND, MX_D_REGISTRY, 0,
+                                                 "registry did not mount blob '%s' from '%s' "
+                                                 "into '%s'",
+                                                 st[i].up->digest,
+                                                 st[i].up->mount_from ? st[i].up->mount_from
+                                                                      : "(none)",
+                                                 repo);
+                                break;
+                        }
                         if (q->status != 202 || !q->location) {
                                 cleanup_free char *what = NULL;
 
