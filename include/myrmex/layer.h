@@ -132,9 +132,10 @@ typedef struct mx_layer_unpack_opts {
  * including security.capability (unless MX_LAYER_NO_XATTRS), hardlinks (within the target),
  * symlinks (targets stored verbatim, never followed), device nodes and FIFOs.
  *
- * opts may be NULL (defaults). target_dir must exist and be empty unless
- * MX_LAYER_NONEMPTY_OK is set. A digest mismatch is detected only at the end of the stream:
- * the target then holds the layer's contents but the call fails.
+ * opts may be NULL (defaults). target_dir must exist; in OVERLAY mode it must be empty
+ * unless MX_LAYER_NONEMPTY_OK is set (APPLY mode applies onto whatever is there). A digest mismatch
+ * is detected only at the end of the stream: the target then holds the layer's contents but the
+ * call fails.
  *
  * On failure the partially written target is the caller's to remove (with a recursive
  * removal that does not follow symlinks); nothing is ever written outside target_dir.
@@ -148,7 +149,8 @@ typedef struct mx_layer_unpack_opts {
  *         that is a symlink, a device with MX_LAYER_NO_DEVICES; the message names the entry),
  *         MX_EDIGEST (digest or diffID mismatch), MX_EFORMAT (bad tar header, truncated or
  *         corrupt gzip/zstd, trailing garbage), MX_ETOOBIG (max_uncompressed exceeded),
- *         MX_EINVAL (bad arguments), MX_EIO/MX_EDENIED/... from the system, MX_ENOMEM.
+ *         MX_EINVAL (bad arguments), MX_EEXISTS (OVERLAY target not empty),
+ *         MX_ENOTFOUND (target missing), MX_EIO/MX_EDENIED/... from the system, MX_ENOMEM.
  *         The outermost domain is MX_D_IMAGE.
  */
 MX_EXTERN int mx_layer_unpack(int blob_fd, const char *target_dir, const mx_layer_unpack_opts *opts,
