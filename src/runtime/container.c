@@ -745,6 +745,23 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
                 r = mx_error_wrap(err, MX_D_RUNTIME, "create container");
                 goto fail;
         }
+        {
+                /* the command line for ps, recorded once */
+                mx_buf cmdline = MX_BUF_INIT;
+                size_t i;
+                json_t *a;
+
+                json_array_foreach(json_object_get(json_object_get(spec, "process"), "args"), i, a)
+                {
+                        if (i)
+                                (void)mx_buf_putc(&cmdline, ' ');
+                        (void)mx_buf_puts(&cmdline, json_string_value(a));
+                }
+                r = mx_runtime__db_update(rt->db, id, err, "command = %Q", cmdline.ptr);
+                mx_buf_clear(&cmdline);
+                if (r < 0)
+                        goto fail;
+        }
         r = mx_runtime__write_etc_files(dir, cfg,
                                         json_string_value(json_object_get(spec, "hostname")), err);
         if (r < 0)
@@ -1570,18 +1587,22 @@ static json_t *bundle_process(mx_runtime *rt, const char *id)
         return proc;
 }
 
-static char *command_text(const json_t *args)
+static char *command_text(const json_t *args, const char *joined)
 {
         mx_buf b = MX_BUF_INIT;
         size_t i;
         json_t *v;
 
         (void)mx_buf_putc(&b, '"');
-        json_array_foreach(args, i, v)
-        {
-                if (i)
-                        (void)mx_buf_putc(&b, ' ');
-                (void)mx_buf_puts(&b, json_string_value(v) ? json_string_value(v) : "");
+        if (joined) {
+                (void)mx_buf_puts(&b, joined);
+        } else {
+                json_array_foreach(args, i, v)
+                {
+                        if (i)
+                                (void)mx_buf_putc(&b, ' ');
+                        (void)mx_buf_puts(&b, json_string_value(v) ? json_string_value(v) : "");
+                }
         }
         /* docker ps truncates the command to 20 characters with an ellipsis */
         if (b.len > 21) {
@@ -1637,10 +1658,12 @@ static json_t *ps_row(mx_runtime *rt, const mx_ctr *c, int64_t now, int with_com
                 snprintf(running_for + l, sizeof(running_for) - l, " ago");
         }
         status_text(status, sizeof(status), c, now);
-        if (with_command) {
+        if (with_command && c->command && *c->command) {
+                cmd = command_text(NULL, c->command);
+        } else if (with_command) {
                 json_t *proc = bundle_process(rt, c->id);
 
-                cmd = command_text(json_object_get(proc, "args"));
+                cmd = command_text(json_object_get(proc, "args"), NULL);
                 json_decref(proc);
         }
         labels = labels_of(cfg);

@@ -34,7 +34,7 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS containers ("
 #define COLS                                                                                     \
         "id, name, image, image_id, config, state, pid, pid_start, monitor_pid, monitor_start, " \
         "exit_code, created, started_at, finished_at, restart_count, oom_killed, "               \
-        "stop_requested, error"
+        "stop_requested, error, command"
 
 static int db_err(sqlite3 *db, mx_error **err, const char *what)
 {
@@ -58,6 +58,7 @@ void mx_ctr_free(mx_ctr *c)
         free(c->config_json);
         free(c->state);
         free(c->error);
+        free(c->command);
         free(c);
 }
 
@@ -72,7 +73,11 @@ int mx_runtime__db_schema(mx_store *store, mx_error **err)
 {
         /* The runtime's own table, through the store's per-module migrations. image_id
          * references the image so that an image in use by a container cannot be removed. */
-        static const char *const steps[] = {schema};
+        static const char *const steps[] = {
+                schema,
+                /* 2: the command line as ps shows it, so listing never reads the bundles */
+                "ALTER TABLE containers ADD COLUMN command TEXT NOT NULL DEFAULT ''",
+        };
 
         return mx_store__schema(store, "runtime", steps, MX_ARRAY_SIZE(steps), err);
 }
@@ -108,8 +113,9 @@ static mx_ctr *row_to_ctr(sqlite3_stmt *st)
         c->oom_killed = sqlite3_column_int64(st, 15);
         c->stop_requested = sqlite3_column_int64(st, 16);
         c->error = col_str(st, 17);
+        c->command = col_str(st, 18);
         if (!c->id || !c->name || !c->image || !c->image_id || !c->config_json || !c->state ||
-            !c->error) {
+            !c->error || !c->command) {
                 mx_ctr_free(c);
                 return NULL;
         }
@@ -123,7 +129,7 @@ int mx_runtime__db_insert(sqlite3 *db, const mx_ctr *c, mx_error **err)
 
         if (sqlite3_prepare_v2(db,
                                "INSERT INTO containers (id, name, image, image_id, config, state, "
-                               "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               "created, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                -1, &st, NULL) != SQLITE_OK)
                 return db_err(db, err, "insert container");
         sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
@@ -136,6 +142,7 @@ int mx_runtime__db_insert(sqlite3 *db, const mx_ctr *c, mx_error **err)
         sqlite3_bind_text(st, 5, c->config_json, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, c->state, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, c->created);
+        sqlite3_bind_text(st, 8, c->command ? c->command : "", -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE) {

@@ -123,6 +123,7 @@ typedef struct mx_ctr {
         int64_t oom_killed;
         int64_t stop_requested;
         char *error;
+        char *command; /* the process's args joined by spaces, as ps shows them */
 } mx_ctr;
 
 void mx_ctr_free(mx_ctr *c);
