@@ -7,6 +7,8 @@
 #                    DEL 3-2-1): the floor any CNI runtime pays (podman's netavark/CNI too)
 #   myrmex           `myrmex network connect` + `network disconnect` of the same namespace:
 #                    the plugins plus our bookkeeping (store, records, port checks)
+#   myrmex-in-process  mx_network_attach + mx_network_detach called in one process through
+#                    libmyrmex.so (what `run` pays), by bench/network-attach.py
 #
 # Needs root, hyperfine, containernetworking-plugins. Usage: bench/network-cni.sh [RUNS]
 set -eu
@@ -57,3 +59,8 @@ hyperfine --runs "$RUNS" --warmup 2 --export-markdown "$WORK/result.md" \
         -n raw-plugins "$WORK/raw.sh" \
         -n myrmex "$MYRMEX --root $ROOT network connect --netns /run/netns/$NS -p $PORT:80 benchnet bench1 && $MYRMEX --root $ROOT network disconnect benchnet bench1"
 cat "$WORK/result.md"
+LIB=$(dirname "$MYRMEX")/libmyrmex.so
+[ -e "$LIB" ] || LIB=$(dirname "$MYRMEX")/../../libmyrmex.so
+if [ -e "$LIB" ]; then
+        python3 "$HERE/network-attach.py" "$LIB" /run/netns/$NS "$PORT" "$RUNS"
+fi
