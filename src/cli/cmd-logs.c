@@ -89,10 +89,7 @@ static int cmd_logs(mx_cli *cli, int argc, char **argv)
                         if (strcmp(optarg, "all") == 0) {
                                 lo.tail = -1;
                         } else {
-                                char *end = NULL;
-
-                                lo.tail = strtoll(optarg, &end, 10);
-                                if (!*optarg || *end || lo.tail < 0)
+                                if (mx_cli_parse_i64(optarg, &lo.tail) < 0 || lo.tail < 0)
                                         return mx_cli_usage_error(cli, "invalid --tail '%s'",
                                                                   optarg);
                         }

@@ -104,9 +104,13 @@ static int cmd_ps(mx_cli *cli, int argc, char **argv)
                         no_trunc = true;
                         break;
                 case 'n': {
-                        char *end = NULL;
+                        int v;
 
-                        last = strtol(optarg, &end, 10);
+                        if (mx_cli_parse_int(optarg, -1, 1 << 30, &v) < 0) {
+                                free(filters);
+                                return mx_cli_usage_error(cli, "invalid --last '%s'", optarg);
+                        }
+                        last = v;
                         all = true;
                         break;
                 }

@@ -341,25 +341,22 @@ static int add_env_file(mx_cli *cli, json_t *env, const char *path)
 static int parse_ulimit(json_t *arr, const char *spec)
 {
         /* name=soft[:hard] */
-        char name[64];
+        char name[64], num[64];
         const char *eq = strchr(spec, '='), *colon;
-        unsigned long long soft = 0, hard = 0;
-        char *end = NULL;
+        uint64_t soft = 0, hard = 0;
 
         if (!eq || (size_t)(eq - spec) >= sizeof(name))
                 return -1;
         memcpy(name, spec, (size_t)(eq - spec));
         name[eq - spec] = '\0';
         colon = strchr(eq + 1, ':');
-        soft = strtoull(eq + 1, &end, 10);
-        if (end == eq + 1 || (*end && *end != ':'))
+        snprintf(num, sizeof(num), "%.*s", colon ? (int)(colon - eq - 1) : (int)strlen(eq + 1),
+                 eq + 1);
+        if (mx_cli_parse_u64(num, &soft) < 0 || soft > INT64_MAX)
                 return -1;
         hard = soft;
-        if (colon) {
-                hard = strtoull(colon + 1, &end, 10);
-                if (end == colon + 1 || *end)
-                        return -1;
-        }
+        if (colon && (mx_cli_parse_u64(colon + 1, &hard) < 0 || hard > INT64_MAX))
+                return -1;
         json_array_append_new(arr, json_pack("{s:s,s:I,s:I}", "name", name, "soft",
                                              (json_int_t)soft, "hard", (json_int_t)hard));
         return 0;
@@ -424,10 +421,9 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
                         break;
                 case 'c':
                 case OPT_CPU_SHARES: {
-                        char *end = NULL;
-                        long long v = strtoll(optarg, &end, 10);
+                        int64_t v;
 
-                        if (!*optarg || *end || v < 0) {
+                        if (mx_cli_parse_i64(optarg, &v) < 0 || v < 0) {
                                 mx_cli_usage_error(cli, "invalid --cpu-shares '%s'", optarg);
                                 return -125;
                         }
@@ -444,10 +440,9 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
                         json_object_set_new(res, "memory_swap", json_string(optarg));
                         break;
                 case OPT_PIDS_LIMIT: {
-                        char *end = NULL;
-                        long long v = strtoll(optarg, &end, 10);
+                        int64_t v;
 
-                        if (!*optarg || *end) {
+                        if (mx_cli_parse_i64(optarg, &v) < 0) {
                                 mx_cli_usage_error(cli, "invalid --pids-limit '%s'", optarg);
                                 return -125;
                         }
@@ -547,10 +542,9 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
                         json_object_set_new(cfg, "stop_signal", json_string(optarg));
                         break;
                 case OPT_STOP_TIMEOUT: {
-                        char *end = NULL;
-                        long v = strtol(optarg, &end, 10);
+                        int v;
 
-                        if (!*optarg || *end) {
+                        if (mx_cli_parse_int(optarg, -1, 86400, &v) < 0) {
                                 mx_cli_usage_error(cli, "invalid --stop-timeout '%s'", optarg);
                                 return -125;
                         }

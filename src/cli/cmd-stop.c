@@ -26,12 +26,12 @@ static int open_rt(mx_cli *cli, mx_runtime **rt)
 
 static int parse_int(const char *s, long *out)
 {
-        char *end = NULL;
+        int v;
 
-        if (!s || !*s)
+        if (mx_cli_parse_int(s, -1, 1 << 30, &v) < 0)
                 return -1;
-        *out = strtol(s, &end, 10);
-        return *end ? -1 : 0;
+        *out = v;
+        return 0;
 }
 
 static int signal_number(const char *s)
