@@ -359,38 +359,11 @@ static int is_mountpoint(const char *path)
         return a.st_dev != b.st_dev;
 }
 
-/* The layer module's root filesystem functions; until they are in the build this module
- * mounts the overlay itself (same options: index=off, xino=off). */
-#pragma weak mx_rootfs_mount
-#pragma weak mx_rootfs_overlay_supported
-#pragma weak mx_rootfs_flatten
-
 static int overlay_mount(char *const *lowers, const char *upper, const char *work,
                          const char *target, mx_error **err)
 {
-        mx_buf opts = MX_BUF_INIT;
-        int r;
-
-        if (mx_rootfs_mount)
-                return mx_rootfs_mount((const char *const *)lowers, mx_strv_length(lowers), upper,
-                                       work, target, 0, err);
-        (void)mx_buf_puts(&opts, "lowerdir=");
-        for (size_t i = 0; lowers[i]; i++) {
-                if (i)
-                        (void)mx_buf_putc(&opts, ':');
-                (void)mx_buf_puts(&opts, lowers[i]);
-        }
-        r = mx_buf_printf(&opts, ",upperdir=%s,workdir=%s,index=off,xino=off", upper, work);
-        if (r < 0 || opts.len >= 4000) {
-                mx_buf_clear(&opts);
-                return mx_error_set(err, MX_ETOOBIG, MX_D_RUNTIME, 0,
-                                    "overlay options for '%s' are too long", target);
-        }
-        r = mount("overlay", target, "overlay", 0, opts.ptr);
-        mx_buf_clear(&opts);
-        if (r < 0)
-                return mx_error_errno(err, MX_D_RUNTIME, "mount overlay at '%s'", target);
-        return 0;
+        return mx_rootfs_mount((const char *const *)lowers, mx_strv_length(lowers), upper, work,
+                               target, 0, err);
 }
 
 /* Mount (or re-mount after a reboot) the container's overlay from the lower directories
@@ -482,7 +455,7 @@ static int rootfs_from_image(mx_runtime *rt, const char *dir, const char *image_
                 mx_buf_clear(&list);
                 return 0; /* an image without layers: an empty root */
         }
-        if (!mx_rootfs_overlay_supported || mx_rootfs_overlay_supported() || !mx_rootfs_flatten) {
+        if (mx_rootfs_overlay_supported()) {
                 if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
                     (mkdir(work, 0700) < 0 && errno != EEXIST)) {
                         mx_buf_clear(&list);
