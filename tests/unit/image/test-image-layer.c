@@ -572,3 +572,46 @@ MX_TEST(tar_dir_overlay_whiteouts)
         ASSERT_EQ(err->domain, MX_D_IMAGE);
         mx_error_free(err);
 }
+
+static void count_progress(const mx_progress_event *ev, void *userdata)
+{
+        int *counts = userdata;
+
+        if (ev->state <= MX_PROGRESS_FAILED && strcmp(ev->action, "unpack") == 0 &&
+            strcmp(ev->id, "layer-x") == 0)
+                counts[ev->state]++;
+}
+
+MX_TEST(unpack_progress_and_flags)
+{
+        cleanup_free char *tar = tpath("p.tar");
+        cleanup_free char *dir = fresh_dir("p");
+        cleanup_free char *bad = fresh_dir("p-bad");
+        cleanup_free char *p = NULL;
+        mx_layer_unpack_opts o = MX_LAYER_UNPACK_OPTS_INIT;
+        int counts[MX_PROGRESS_FAILED + 1] = {0};
+        mx_error *err = NULL;
+        struct stat st;
+        char v[16];
+
+        ASSERT_OK(make_tar(tar, rich, MX_ARRAY_SIZE(rich)));
+        o.progress = count_progress;
+        o.progress_userdata = counts;
+        o.progress_id = "layer-x";
+        o.flags = MX_LAYER_SYNC | MX_LAYER_NO_CHOWN | MX_LAYER_NO_XATTRS;
+        ASSERT_OK_E(unpack_file(tar, dir, &o, NULL, &err), err);
+        ASSERT_EQ(counts[MX_PROGRESS_START], 1);
+        ASSERT_EQ(counts[MX_PROGRESS_DONE], 1);
+        ASSERT_EQ(counts[MX_PROGRESS_FAILED], 0);
+        ASSERT_TRUE(asprintf(&p, "%s/bin/tool", dir) > 0);
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_EQ(st.st_uid, geteuid()); /* not chowned to 1234 */
+        ASSERT_EQ(st.st_mode & 07777, 0711);
+        ASSERT_TRUE(getxattr(p, "user.note", v, sizeof(v)) < 0);
+        /* a failing unpack reports FAILED */
+        o.expected_diff_id =
+                "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+        ASSERT_ERR(unpack_file(tar, bad, &o, NULL, &err), MX_EDIGEST);
+        ASSERT_EQ(counts[MX_PROGRESS_FAILED], 1);
+        mx_error_free(err);
+}
