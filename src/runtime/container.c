@@ -209,6 +209,15 @@ int mx_runtime_open(mx_runtime **out, const mx_runtime_opts *opts, mx_error **er
          * stays consistent after a power loss and costs no fsync per state change. The
          * pragma is per connection: the store's own handles keep FULL. */
         (void)sqlite3_exec(rt->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        /* Every myrmex process is short: closing the last connection would checkpoint the
+         * WAL (two fsyncs) and delete it, and the next process would recreate it (two
+         * more). Checkpoints still happen as the WAL grows (auto-checkpoint). */
+        {
+                int one = 1;
+
+                (void)sqlite3_db_config(rt->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+                (void)sqlite3_file_control(rt->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+        }
         rt->cgroup_mode = mx_runtime__cgroup_mode(NULL);
         {
                 cleanup_free char *cdir = NULL;
