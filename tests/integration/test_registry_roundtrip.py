@@ -122,6 +122,28 @@ class RegistryRoundTrip(harness.MyrmexTestCase):
         if check.returncode == 0 or "unknown command" not in check.stderr:
             self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
+    def test_docker_media_types_both_ways_and_pull_by_digest(self):
+        layout, desc = self.busybox_layout("1")
+        src = self.reg.host + "/rt/docker:1"
+        rs.skopeo_push_layout(layout, "1", src, extra=["--format", "v2s2"])
+        raw = rs.skopeo_inspect(src, raw=True)
+        self.assertEqual(raw["mediaType"],
+                         "application/vnd.docker.distribution.manifest.v2+json")
+        digest = rs.skopeo_inspect(src)["Digest"]
+        out = self.mx.out("pull", "--no-unpack", src)
+        self.assertIn("Digest: " + digest, out)
+        # pushed back byte for byte: same digest, still Docker's media type
+        dst = self.reg.host + "/rt/docker-back:1"
+        out = self.mx.out("push", src, dst)
+        self.assertEqual(out.splitlines()[-1], "Digest: " + digest)
+        self.assertEqual(rs.skopeo_inspect(dst, raw=True)["mediaType"], raw["mediaType"])
+        # by digest, into another store: no tag, the same image
+        mx2 = harness.Myrmex()
+        self.addCleanup(mx2.cleanup)
+        out = mx2.out("pull", "--no-unpack", "%s/rt/docker@%s" % (self.reg.host, digest))
+        self.assertIn("Digest: " + digest, out)
+        self.assertTrue(os.path.exists(os.path.join(mx2.root, "blobs", "sha256", digest[7:])))
+
     def test_multiplatform_index_pull_for_platform(self):
         layout = os.path.join(self.tmp, "multi")
         amd = rs.add_image(layout, [rs.layer_tar({"arch": b"amd64\n"})], arch="amd64")
