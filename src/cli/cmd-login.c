@@ -15,7 +15,7 @@
 #define OPT_PASSWORD_STDIN 0x7120
 #define MAX_SECRET         4096
 
-int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, const char *arg);
+int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
 
 /* One line from f without its newline, at most MAX_SECRET bytes; NULL at EOF. */
 static char *read_line(FILE *f)

@@ -14,7 +14,7 @@
 #define OPT_CHUNK      0x7112
 #define OPT_PARALLEL   0x7111
 
-int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, const char *arg);
+int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
 
 /* A count or a size with an optional k/m/g suffix (binary units). */
 static int parse_count(const char *s, uint64_t *out)
@@ -46,6 +46,7 @@ static int cmd_push(mx_cli *cli, int argc, char **argv)
                 {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
                 {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
                 {"authfile", required_argument, NULL, OPT_AUTHFILE},
+                {"creds", required_argument, NULL, 0x7109},
                 {"chunk-size", required_argument, NULL, OPT_CHUNK},
                 {"parallel", required_argument, NULL, OPT_PARALLEL},
                 {"quiet", no_argument, NULL, 'q'},

@@ -17,13 +17,47 @@
 #define OPT_ALL        0x7106
 #define OPT_RAW        0x7107
 #define OPT_CONFIG     0x7108
+#define OPT_CREDS      0x7109
 
-int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, const char *arg);
+int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
+
+static char *creds_copy;
+
+static void free_creds(void)
+{
+        if (creds_copy) {
+                explicit_bzero(creds_copy, strlen(creds_copy));
+                free(creds_copy);
+                creds_copy = NULL;
+        }
+}
 
 /* Returns 1 when c was one of the common options, 0 when not, 2 after a usage error. */
-int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, const char *arg)
+int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg)
 {
         switch (c) {
+        case OPT_CREDS: {
+                /* --creds USER[:PASSWORD] as skopeo takes it; the password is wiped from
+                 * argv at once, but a prompt-free secret on a command line is visible to
+                 * other users until then: login or --authfile are better */
+                static int registered;
+                char *colon;
+
+                free_creds();
+                if (!registered++)
+                        atexit(free_creds);
+                creds_copy = mx_cli_xstrdup(arg);
+                colon = strchr(creds_copy, ':');
+                if (colon) {
+                        *colon = '\0';
+                        o->password = colon + 1;
+                        explicit_bzero(strchr(arg, ':') + 1, strlen(strchr(arg, ':') + 1));
+                } else {
+                        o->password = "";
+                }
+                o->username = creds_copy;
+                return 1;
+        }
         case OPT_TLS_VERIFY:
                 if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0) {
                         o->tls_verify = 1;
@@ -48,14 +82,15 @@ int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, const char *ar
         }
 }
 
-#define COMMON_LONGOPTS                                              \
-        {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},     \
-                {"cert-dir", required_argument, NULL, OPT_CERT_DIR}, \
-                {"authfile", required_argument, NULL, OPT_AUTHFILE}, \
-                {"platform", required_argument, NULL, OPT_PLATFORM}, \
-        {                                                            \
-                "format", required_argument, NULL, OPT_FORMAT        \
-        }
+/* clang-format off */
+#define COMMON_LONGOPTS \
+        {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY}, \
+        {"cert-dir", required_argument, NULL, OPT_CERT_DIR}, \
+        {"authfile", required_argument, NULL, OPT_AUTHFILE}, \
+        {"creds", required_argument, NULL, OPT_CREDS}, \
+        {"platform", required_argument, NULL, OPT_PLATFORM}, \
+        {"format", required_argument, NULL, OPT_FORMAT}
+/* clang-format on */
 
 static int parse(mx_cli *cli, int argc, char **argv, mx_registry_opts *o, const char **format,
                  int *all, int *raw, int *config)

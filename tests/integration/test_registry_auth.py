@@ -80,6 +80,18 @@ class BasicAuthTLS(harness.MyrmexTestCase):
                          check=False)
         self.assertIn("authentication required", cp.stderr)
 
+    def test_creds_flag(self):
+        self.mx.import_busybox("busybox:1")
+        ref = self.reg.host + "/auth/creds:1"
+        self.mx.out("push", "--cert-dir", self.certs, "--creds", "%s:%s" % (USER, PASSWORD),
+                    "busybox:1", ref)
+        tags = self.mx.out("registry", "tags", "--cert-dir", self.certs, "--creds",
+                           "%s:%s" % (USER, PASSWORD), self.reg.host + "/auth/creds")
+        self.assertEqual(tags, "1")
+        cp = self.mx.run("pull", "--cert-dir", self.certs, "--creds", USER + ":bad", ref,
+                         check=False)
+        self.assertIn("credentials refused", cp.stderr)
+
     def test_certs_d_directory(self):
         d = os.path.join("/etc/containers/certs.d", self.reg.host)
         if os.path.exists(d):
