@@ -2380,6 +2380,30 @@ int mx_container_prune(mx_runtime *rt, char **json_out, mx_error **err)
                                               json_string(list[i]->id));
         }
         mx_runtime__ctr_list_free(list, n);
+        /* directories no record points at: a crash between a removal's commit and its
+         * files (run --rm removes the row first); their runtime state and mounts go too */
+        {
+                cleanup_free char *cdir = NULL;
+                DIR *d;
+                struct dirent *e;
+
+                if (asprintf(&cdir, "%s/containers", rt->root) < 0)
+                        return mx_error_oom(err);
+                d = opendir(cdir);
+                while (d && (e = readdir(d)) != NULL) {
+                        mx_ctr *c = NULL;
+
+                        if (strlen(e->d_name) != 64 || strspn(e->d_name, "0123456789abcdef") != 64)
+                                continue;
+                        if (mx_runtime__db_get(rt->db, e->d_name, &c, NULL) == 0) {
+                                mx_ctr_free(c);
+                                continue;
+                        }
+                        mx_runtime__remove_files(rt, e->d_name, 1);
+                }
+                if (d)
+                        closedir(d);
+        }
         *json_out = mx_json_dump_ordered(out);
         return *json_out ? 0 : mx_error_oom(err);
 }

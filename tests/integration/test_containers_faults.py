@@ -140,6 +140,25 @@ class TestMonitorFaults(FaultCase):
                 self.assertEqual(cp.returncode, 125)  # it never started
 
 
+    def test_monitor_killed_between_rm_record_and_files(self):
+        # run --rm removes the record first; a crash before the files leaves an orphan
+        log = os.path.join(self.tmp, "rm.log")
+        self.mx.run("run", "--rm", "busybox", "true", env={"MYRMEX_FAULT_LOG": log})
+        with open(log) as f:
+            lines = [l.split() for l in f]
+        n = [int(l[0]) for l in lines if l[1] == "runtime-monitor-exited"][0]
+        self.mx.run("run", "--rm", "busybox", "true", env={"MYRMEX_MONITOR_FAULT_AT": str(n)},
+                    check=False)
+        time.sleep(0.3)
+        self.assertEqual(self.mx.out("ps", "-aq"), "")
+        cdir = os.path.join(self.mx.root, "containers")
+        self.assertEqual(len(os.listdir(cdir)), 1)
+        self.assertEqual(len(self.mounts_under_root()), 1)
+        self.mx.run("container", "prune", "-f")
+        self.assertEqual(os.listdir(cdir), [])
+        self.assertEqual(self.mounts_under_root(), [])
+
+
 class TestClientFaults(FaultCase):
     def test_client_killed_at_every_create_point(self):
         # one create first, so the schema and the image's layers exist and every later run
