@@ -279,6 +279,25 @@ int mx_cli_usage_error(mx_cli *cli, const char *fmt, ...)
 
 /* ---- per-verb options ----------------------------------------------------------------- */
 
+/* The option list of a verb's help, from its getopt tables (flags have no descriptions). */
+static void print_options(const char *shortopts, const struct option *longopts, bool short_h,
+                          FILE *f)
+{
+        fputs("\nOptions:\n", f);
+        for (size_t i = 0; longopts && longopts[i].name; i++) {
+                int v = longopts[i].val;
+                bool has_short = v > ' ' && v < 127 && v != ':' && strchr(shortopts, v);
+
+                if (has_short)
+                        fprintf(f, "  -%c, --%s%s\n", v, longopts[i].name,
+                                longopts[i].has_arg == required_argument ? " string" : "");
+                else
+                        fprintf(f, "      --%s%s\n", longopts[i].name,
+                                longopts[i].has_arg == required_argument ? " string" : "");
+        }
+        fputs(short_h ? "  -h, --help\n" : "      --help\n", f);
+}
+
 int mx_cli_getopt(mx_cli *cli, int argc, char **argv, const char *shortopts,
                   const struct option *longopts)
 {
@@ -303,6 +322,7 @@ int mx_cli_getopt(mx_cli *cli, int argc, char **argv, const char *shortopts,
         c = getopt_long(argc, argv, shorts, opts, &idx);
         if (c == 0x7001 || (c == 'h' && short_h)) {
                 mx_cli_print_usage(cli, stdout);
+                print_options(shortopts, longopts, short_h, stdout);
                 cli->exit_code = 0;
                 return MX_CLI_OPT_EXIT;
         }
