@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "registry/registry-internal.h"
 #include "tap.h"
 
@@ -398,7 +399,13 @@ static void answer_cut(server *srv, int fd, const request *rq, int n)
                 return;
         }
         {
-                unsigned long long from = strtoull(rq->range + 6, NULL, 10); /* NOLINT */
+                char num[32];
+                uint64_t from64 = 0;
+                unsigned long long from;
+
+                snprintf(num, sizeof(num), "%.*s", (int)strcspn(rq->range + 6, "-"), rq->range + 6);
+                (void)mx_parse_u64(num, &from64);
+                from = (unsigned long long)from64;
                 int k = snprintf(head, sizeof(head),
                                  "HTTP/1.1 206 Partial\r\nContent-Length: %zu\r\n"
                                  "Content-Range: bytes %llu-%zu/%zu\r\n\r\n",
