@@ -198,7 +198,8 @@ MX_EXTERN int mx_container_top(mx_runtime *rt, const char *ref, char **json_out,
  * Run a process in a running container with the caller's stdin, stdout and stderr (a
  * terminal when tty is set and stdin is one). exec_json: {"args": [...], "env": ["K=V"],
  * "user": "u[:g]", "working_dir": "/", "tty": false}. *exit_code_out gets the process's
- * exit code (126 / 127 when it cannot be invoked / is not found).
+ * exit code (126 / 127 when it cannot be invoked / is not found). "interactive": false gives
+ * the process /dev/null as stdin (the default passes the caller's).
  */
 MX_EXTERN int mx_container_exec(mx_runtime *rt, const char *ref, const char *exec_json,
                                 int *exit_code_out, mx_error **err) MX_WARN_UNUSED_RESULT;

@@ -17,7 +17,7 @@ static int cmd_exec(mx_cli *cli, int argc, char **argv)
                 {"workdir", required_argument, NULL, 'w'}, {"detach", no_argument, NULL, 'd'},
                 {"privileged", no_argument, NULL, 'P'},    {0},
         };
-        json_t *ex = json_pack("{s:[],s:[]}", "args", "env");
+        json_t *ex = json_pack("{s:[],s:[],s:b}", "args", "env", "interactive", 0);
         mx_runtime *rt = NULL;
         mx_runtime_opts o = MX_RUNTIME_OPTS_INIT;
         mx_error *err = NULL;
@@ -27,6 +27,7 @@ static int cmd_exec(mx_cli *cli, int argc, char **argv)
         while ((c = mx_cli_getopt(cli, argc, argv, "+ite:u:w:d", opts)) != -1) {
                 switch (c) {
                 case 'i':
+                        json_object_set_new(ex, "interactive", json_true());
                         break;
                 case 't':
                         json_object_set_new(ex, "tty", json_true());

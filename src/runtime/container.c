@@ -1778,7 +1778,9 @@ int mx_container_inspect(mx_runtime *rt, const char *ref, char **json_out, mx_er
                                     json_is_integer(pl) ? json_incref(pl) : json_null());
         }
         cc = json_object();
-        json_object_set_new(cc, "Hostname", json_string(""));
+        json_object_set_new(
+                cc, "Hostname",
+                json_string(mx_json_str(cfg, "hostname") ? mx_json_str(cfg, "hostname") : ""));
         json_object_set_new(cc, "Image", json_string(c->image));
         json_object_set(cc, "Env", json_object_get(proc, "env") ?: json_array());
         json_object_set(cc, "Cmd", json_object_get(cfg, "command") ?: json_null());
@@ -1917,7 +1919,9 @@ int mx_container_exec(mx_runtime *rt, const char *ref, const char *exec_json, in
         {
                 const char *args[] = {"--log",     logp,  "--log-format", "json", "exec",
                                       "--process", ppath, c->id,          NULL};
-                mx_driver_io io = {0, 1, 2, NULL, NULL};
+                /* stdin only with "interactive" (exec -i), else /dev/null as docker does */
+                mx_driver_io io = {json_is_false(json_object_get(ex, "interactive")) ? -1 : 0, 1, 2,
+                                   NULL, NULL};
 
                 r = mx_driver_run(&rt->drv, args, &io, &status, err);
         }

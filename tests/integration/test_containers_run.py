@@ -293,6 +293,8 @@ class TestVerbs(ContainerCase):
         self.assertEqual(cp.returncode, 9)
         self.assertEqual(cp.stdout.splitlines(), ["7", "/etc", "65534"])
         self.assertEqual(self.mx.run("exec", "ex", "nosuchprog", check=False).returncode, 127)
+        self.assertEqual(self.mx.run("exec", "-i", "ex", "cat", input="fed\n").stdout, "fed\n")
+        self.assertEqual(self.mx.run("exec", "ex", "cat", input="ignored\n").stdout, "")
         top = self.mx.out("top", "ex")
         self.assertIn("sleep 1000", top)
 
