@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -650,8 +651,18 @@ static void apply_tls(mx_registry_client *c, CURL *e)
         }
 }
 
+/* curl's sockets, close-on-exec like every fd of ours (credential helpers are spawned
+ * while connections are open) */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+        (void)clientp;
+        (void)purpose;
+        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static void apply_common(mx_registry_client *c, CURL *e)
 {
+        (void)curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
         (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         (void)curl_easy_setopt(e, CURLOPT_USERAGENT, "myrmex/" MX_VERSION);
         (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
