@@ -293,7 +293,10 @@ int mx_logw_write(mx_logw *w, int stream, const char *data, size_t len)
                 if (r < 0)
                         break;
                 start = i + 1;
-                if (out.len > 65536 && (r = flush_out(w, &out)) < 0)
+                /* flush at 64 KiB, or when the file reaches its size limit: a file holds at
+                 * most max-size plus one line */
+                if ((out.len > 65536 || (w->max_size && w->size + out.len >= w->max_size)) &&
+                    (r = flush_out(w, &out)) < 0)
                         break;
         }
         if (r >= 0 && start < len) {

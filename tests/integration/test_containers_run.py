@@ -259,6 +259,25 @@ class TestVerbs(ContainerCase):
         cp = self.mx.run("logs", "-f", "fo", timeout=30)
         self.assertEqual(cp.stdout, "n1\nn2\nn3\n")
 
+    def test_log_rotation_by_size_and_count(self):
+        cid = self.mx.out("run", "-d", "--name", "rot", "--log-opt", "max-size=2k",
+                          "--log-opt", "max-file=3", "busybox", "sh", "-c",
+                          "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done")
+        self.assertEqual(self.mx.out("wait", "rot"), "0")
+        base = os.path.join(self.mx.root, "containers", cid, cid + "-json.log")
+        self.assertTrue(os.path.exists(base + ".1"))
+        self.assertTrue(os.path.exists(base + ".2"))
+        self.assertFalse(os.path.exists(base + ".3"))
+        for p in (base, base + ".1", base + ".2"):
+            self.assertLess(os.path.getsize(p), 2048 + 200)
+        lines = self.mx.run("logs", "rot").stdout.splitlines()
+        self.assertEqual(lines[-1], "line-299")
+        nums = [int(l.split("-")[1]) for l in lines]
+        self.assertEqual(nums, list(range(nums[0], 300)))  # in order, nothing lost inside
+        self.assertGreater(nums[0], 0)  # the oldest went away
+        self.assertEqual(self.mx.run("logs", "--tail", "5", "rot").stdout.split(),
+                         ["line-%d" % i for i in range(295, 300)])
+
     def test_options_reach_the_process(self):
         envf = os.path.join(self.tmp, "env")
         with open(envf, "w") as f:
