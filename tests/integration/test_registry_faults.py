@@ -161,6 +161,31 @@ class Faults(harness.MyrmexTestCase):
             self.assertEqual(moved, 0 if d in present else self.sizes[i], (i, present))
         self.check_store(mx2)
 
+    def test_killed_push_resumes(self):
+        self.mx.out("pull", "--no-unpack", self.reg.host + "/faults/img:1")
+        src = self.reg.host + "/faults/img:1"
+        log = os.path.join(self.tmp, "push-faults.log")
+        self.mx.run("push", src, self.proxy.host + "/faults/probe:1",
+                    env={"MYRMEX_FAULT_LOG": log})
+        with open(log) as f:
+            points = [l.split() for l in f if l.strip()]
+        sent = [int(n) for n, name in points if name == "registry-push-blobs-sent"]
+        self.assertEqual(len(sent), 1)
+        # killed once every blob is up but before the manifest: the rerun sends no blob
+        dest = self.proxy.host + "/faults/killed:1"
+        cp = self.mx.run("push", src, dest, env={"MYRMEX_FAULT_AT": str(sent[0])},
+                         check=False)
+        self.assertEqual(cp.returncode, -9, cp.stderr)
+        self.assertEqual(rs.run("skopeo", "inspect", "--tls-verify=false",
+                                "docker://" + self.reg.host + "/faults/killed:1",
+                                check=False).returncode != 0, True)
+        self.proxy.reset_counters()
+        out = self.mx.out("push", src, dest)
+        self.assertIn("Digest: " + self.desc["digest"], out)
+        self.assertFalse(any("/blobs/uploads/" in k and v for k, v in self.proxy.bytes_up.items()),
+                         dict(self.proxy.bytes_up))
+        self.assertTrue(any("/manifests/" in k and v for k, v in self.proxy.bytes_up.items()))
+
     def test_two_thread_pull_with_faults(self):
         # an image over 8 MB is downloaded by two threads (two clients, two store handles)
         layout = os.path.join(self.tmp, "bigger")
