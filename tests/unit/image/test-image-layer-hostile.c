@@ -260,3 +260,31 @@ MX_TEST(hostile_truncated_zstd)
         mx_error_free(err);
         assert_confined(sb, "truncated zstd");
 }
+
+/* The same gzip cases through zlib's inflate (the fallback when ISA-L is missing), plus a
+ * multi-member stream split at every member boundary it can meet. */
+MX_TEST(hostile_gzip_cases_with_zlib)
+{
+        cleanup_free char *sb = NULL, *target = NULL, *tar = NULL, *gz = NULL;
+        mx_error *err = NULL;
+
+        ASSERT_OK(mx_digest_file("/etc/passwd", MX_DIGEST_SHA256, passwd_before, NULL));
+        setenv("MYRMEX_LAYER_ZLIB", "1", 1);
+        for (size_t i = 0; i < MX_ARRAY_SIZE(cases); i++)
+                if (strstr(cases[i].file, ".gz"))
+                        check_case(&cases[i], MX_WHITEOUT_OVERLAY);
+        sb = make_sandbox("zlib-multi");
+        ASSERT_TRUE(asprintf(&target, "%s/target", sb) > 0);
+        ASSERT_TRUE(asprintf(&tar, "%s/m.tar", mx_tap_tmpdir()) > 0);
+        ASSERT_TRUE(asprintf(&gz, "%s/m.tar.gz", mx_tap_tmpdir()) > 0);
+        ASSERT_EQ(
+                sh("cd /usr/share && tar -cf '%s' common-licenses && "
+                   "head -c 100000 '%s' | gzip -1 > '%s' && tail -c +100001 '%s' | gzip -9 >> '%s'",
+                   tar, tar, gz, tar, gz),
+                0);
+        ASSERT_OK_E(unpack_into(gz, target, MX_WHITEOUT_OVERLAY, 0, NULL, &err), err);
+        ASSERT_EQ(sh("diff -r /usr/share/common-licenses '%s/common-licenses'", target), 0);
+        unsetenv("MYRMEX_LAYER_ZLIB");
+        assert_confined(sb, "zlib multi-member");
+        clean_canaries();
+}
