@@ -1175,6 +1175,8 @@ static int run_reqs(mx_registry_client *c, mx_reg_req **reqs, size_t n, size_t p
                         if (start_req(c, q, &q->err) < 0) {
                                 q->state = 2;
                                 done++;
+                                if (q->on_done)
+                                        q->on_done(q, q->on_done_data);
                                 if (!keep_going)
                                         first_err = first_err ? first_err : q->err->code;
                                 continue;
@@ -1217,6 +1219,8 @@ static int run_reqs(mx_registry_client *c, mx_reg_req **reqs, size_t n, size_t p
                         }
                         q->state = 2;
                         done++;
+                        if (q->on_done)
+                                q->on_done(q, q->on_done_data);
                         if (r < 0 && !first_err && !keep_going)
                                 first_err = r;
                 }

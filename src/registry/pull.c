@@ -71,6 +71,10 @@ typedef struct blob_dl {
         uint64_t written;
         const mx_registry_opts *opts;
         uint64_t *moved;
+        const char *repo;
+        int finished; /* on_blob_done ran */
+        int r;        /* its result */
+        mx_error *err;
 } blob_dl;
 
 static int dl_write(void *ctx, const void *data, size_t len, mx_error **err)
@@ -109,6 +113,47 @@ static int dl_reset(void *ctx, mx_error **err)
         return 0;
 }
 
+/* A download is over: check it, commit the blob verified, free the writer. */
+static void on_blob_done(mx_reg_req *q, void *userdata)
+{
+        blob_dl *d = userdata;
+        mx_error **e = &d->err;
+
+        d->finished = 1;
+        if (q->err) {
+                mx_error_move(e, &q->err);
+                d->r = (*e)->code;
+        } else if (q->status != 200 && q->status != 206) {
+                cleanup_free char *what = NULL;
+
+                if (asprintf(&what, "download blob '%s' of '%s'", d->digest, d->repo) < 0)
+                        d->r = mx_error_oom(e);
+                else
+                        d->r = mx_registry__status_error(q, what, e);
+        } else if (d->size >= 0 && d->written != (uint64_t)d->size) {
+                d->r = mx_error_set(e, MX_EDIGEST, MX_D_REGISTRY, 0,
+                                    "blob '%s' of '%s' has %llu bytes, its descriptor says %lld",
+                                    d->digest, d->repo, (unsigned long long)d->written,
+                                    (long long)d->size);
+        } else {
+                if (!d->w)
+                        d->r = mx_store_blob_writer_new(&d->w, d->s, e); /* an empty blob */
+                if (d->r >= 0)
+                        d->r = mx_store_blob_writer_commit(d->w, d->digest, NULL, e);
+                if (d->r < 0)
+                        d->r = mx_error_wrap(e, MX_D_REGISTRY, "verify blob '%s' of '%s'",
+                                             d->digest, d->repo);
+        }
+        mx_store_blob_writer_free(d->w);
+        d->w = NULL;
+        if (d->r < 0) {
+                mx_registry__progress(d->opts, MX_PROGRESS_FAILED, "pull", d->digest, 0, 0);
+                return;
+        }
+        mx_fault_point("registry-pull-blob-committed");
+        mx_registry__progress(d->opts, MX_PROGRESS_DONE, "pull", d->digest, d->written, d->written);
+}
+
 int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *repo,
                                 char *const *digests, const int64_t *sizes, size_t n,
                                 const mx_registry_opts *opts, uint64_t *moved, mx_error **err)
@@ -119,7 +164,7 @@ int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *
         cleanup_free mx_reg_req **ptrs = NULL;
         cleanup_free char *scope = mx_registry__scope(repo, 0);
         size_t parallel = opts->parallel > 0 ? (size_t)opts->parallel : 4;
-        int r = 0, first = 0;
+        int r = 0;
 
         if (n == 0)
                 return 0;
@@ -130,11 +175,13 @@ int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *
         if (!dls || !sinks || !qs || !ptrs || !scope)
                 return mx_error_oom(err);
         for (size_t i = 0; i < n; i++) {
-                dls[i] = (blob_dl){s, NULL, digests[i], sizes[i], 0, opts, moved};
+                dls[i] = (blob_dl){s, NULL, digests[i], sizes[i], 0, opts, moved, repo, 0, 0, NULL};
                 sinks[i] = (mx_reg_sink){dl_write, dl_reset, &dls[i]};
                 qs[i].method = "GET";
                 qs[i].sink = &sinks[i];
                 qs[i].resumable = 1;
+                qs[i].on_done = on_blob_done;
+                qs[i].on_done_data = &dls[i];
                 qs[i].scope = strdup(scope);
                 if (asprintf(&qs[i].url, "/v2/%s/blobs/%s", repo, digests[i]) < 0)
                         qs[i].url = NULL;
@@ -146,55 +193,16 @@ int mx_registry__fetch_to_store(mx_registry_client *c, mx_store *s, const char *
                 mx_registry__progress(opts, MX_PROGRESS_START, "pull", digests[i], 0,
                                       sizes[i] > 0 ? (uint64_t)sizes[i] : 0);
         }
-        /* every transfer runs to its end, and every blob that arrived whole is committed
-         * even when another failed: a rerun then fetches only what is missing */
+        /* every transfer runs to its end and each blob is committed the moment it is whole,
+         * whatever the others do: a rerun (even after a kill) fetches only what is missing */
         if (r >= 0)
                 r = mx_registry__run_all(c, ptrs, n, parallel, err);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                mx_error *e = NULL;
-                int ri = 0;
-
-                if (qs[i].err) {
-                        mx_error_move(&e, &qs[i].err);
-                        ri = e->code;
-                } else if (qs[i].status != 200 && qs[i].status != 206) {
-                        cleanup_free char *what = NULL;
-
-                        if (asprintf(&what, "download blob '%s' of '%s'", digests[i], repo) < 0)
-                                ri = mx_error_oom(&e);
-                        else
-                                ri = mx_registry__status_error(&qs[i], what, &e);
-                } else if (dls[i].size >= 0 && dls[i].written != (uint64_t)dls[i].size) {
-                        ri = mx_error_set(&e, MX_EDIGEST, MX_D_REGISTRY, 0,
-                                          "blob '%s' of '%s' has %llu bytes, its descriptor says "
-                                          "%lld",
-                                          digests[i], repo, (unsigned long long)dls[i].written,
-                                          (long long)dls[i].size);
-                } else {
-                        if (!dls[i].w)
-                                ri = mx_store_blob_writer_new(&dls[i].w, s, &e); /* empty blob */
-                        if (ri >= 0)
-                                ri = mx_store_blob_writer_commit(dls[i].w, digests[i], NULL, &e);
-                        if (ri < 0)
-                                ri = mx_error_wrap(&e, MX_D_REGISTRY, "verify blob '%s' of '%s'",
-                                                   digests[i], repo);
-                }
-                if (ri < 0) {
-                        mx_registry__progress(opts, MX_PROGRESS_FAILED, "pull", digests[i], 0, 0);
-                        if (first == 0) {
-                                first = ri;
-                                mx_error_move(err, &e);
-                        }
-                        mx_error_free(e);
-                        continue;
-                }
-                mx_fault_point("registry-pull-blob-committed");
-                mx_registry__progress(opts, MX_PROGRESS_DONE, "pull", digests[i], dls[i].written,
-                                      dls[i].written);
-        }
-        if (r >= 0 && first < 0)
-                r = first;
         for (size_t i = 0; i < n; i++) {
+                if (r >= 0 && dls[i].finished && dls[i].r < 0) {
+                        r = dls[i].r;
+                        mx_error_move(err, &dls[i].err);
+                }
+                mx_error_free(dls[i].err);
                 mx_store_blob_writer_free(dls[i].w);
                 mx_registry__req_clear(&qs[i]);
         }

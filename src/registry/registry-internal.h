@@ -180,6 +180,10 @@ typedef struct mx_reg_req {
         size_t resp_cap;       /* cap for resp (default MX_REG_MAX_SMALL_BODY) */
         int no_retry;          /* do not retry on 5xx (e.g. a PATCH whose state is unknown) */
         int no_auth;           /* send no credentials, return a 401 as it is (the ping) */
+        /* called once when the request is over (answered, or failed for good), while the
+         * others may still run: pull commits each blob as soon as it is whole */
+        void (*on_done)(struct mx_reg_req *req, void *userdata);
+        void *on_done_data;
         /* out */
         long status;
         mx_buf resp;

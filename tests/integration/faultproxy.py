@@ -7,7 +7,7 @@ the proxy). Rules, checked in order, apply to requests whose method and path mat
 
     p.add_rule(method="GET", path=r"/blobs/sha256:abc", action="cut", after=1000, times=1)
 
-actions: "cut" (send the response headers and `after` body bytes, then drop the connection;
+actions: "delay" (wait `seconds` before forwarding), "cut" (send the response headers and `after` body bytes, then drop the connection;
 for requests with a body, drop after reading `after` bytes of it), "status" (answer `code`,
 with Retry-After `retry_after` when set, without asking upstream), "corrupt" (flip one byte
 of the response body). `times` is how many requests the rule hits (None: all).
@@ -30,7 +30,7 @@ HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encodin
 
 class Rule:
     def __init__(self, method=None, path=".*", action="status", code=500, after=0, times=1,
-                 retry_after=None):
+                 retry_after=None, seconds=0):
         self.method = method
         self.path = re.compile(path)
         self.action = action
@@ -38,6 +38,7 @@ class Rule:
         self.after = after
         self.times = times
         self.retry_after = retry_after
+        self.seconds = seconds
         self.hits = 0
 
     def matches(self, method, path):
@@ -107,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ConnectionAbortedError:
             self._drop()
             return
+        if rule and rule.action == "delay":
+            import time
+            time.sleep(rule.seconds)
         if rule and rule.action == "status":
             msg = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
             self.send_response(rule.code)

@@ -161,6 +161,37 @@ class Faults(harness.MyrmexTestCase):
             self.assertEqual(moved, 0 if d in present else self.sizes[i], (i, present))
         self.check_store(mx2)
 
+    def test_blobs_committed_while_others_still_download(self):
+        # the last layer is held back 3 s; the process is killed at the second blob commit,
+        # which comes while that layer is still on its way: what finished is kept
+        self.proxy.add_rule(method="GET", path=self.blobs[2], action="delay", seconds=3,
+                            times=None)
+        # a probe run numbers the durable steps (the store's and ours)
+        probe = harness.Myrmex()
+        self.addCleanup(probe.cleanup)
+        log = os.path.join(self.tmp, "f.log")
+        probe.run("pull", "--no-unpack", self.ref, env={"MYRMEX_FAULT_LOG": log})
+        with open(log) as f:
+            points = [l.split() for l in f if l.strip()]
+        commits = [int(n) for n, name in points if name == "registry-pull-blob-committed"]
+        self.assertEqual(len(commits), 4)
+        t0 = time.monotonic()
+        cp = self.mx.run("pull", "--no-unpack", self.ref,
+                         env={"MYRMEX_FAULT_AT": str(commits[1])}, check=False)
+        self.assertEqual(cp.returncode, -9, cp.stderr)
+        self.assertLess(time.monotonic() - t0, 2.5)  # killed before the held layer came
+        have = [os.path.exists(os.path.join(self.mx.root, "blobs", "sha256", d[7:]))
+                for d in self.blobs]
+        self.assertFalse(have[2])
+        self.assertTrue(have[0] or have[1], have)
+        self.check_store()
+        self.proxy.clear_rules()
+        self.proxy.reset_counters()
+        self.mx.out("pull", "--no-unpack", self.ref)
+        for i in range(3):
+            self.assertEqual(self.proxy.bytes_down.get(self.blob_path(i), 0),
+                             0 if have[i] else self.sizes[i], i)
+
     def test_killed_push_resumes(self):
         self.mx.out("pull", "--no-unpack", self.reg.host + "/faults/img:1")
         src = self.reg.host + "/faults/img:1"
