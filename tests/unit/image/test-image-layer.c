@@ -615,3 +615,52 @@ MX_TEST(unpack_progress_and_flags)
         ASSERT_EQ(counts[MX_PROGRESS_FAILED], 1);
         mx_error_free(err);
 }
+
+/* Names real images carry: UTF-8 in PAX headers, raw non-UTF-8 bytes, GNU long names and
+ * long link targets, and sparse files (made by GNU tar -S), whatever the process locale. */
+MX_TEST(unpack_names_and_sparse_files)
+{
+        cleanup_free char *pax = tpath("names-pax.tar");
+        cleanup_free char *gnu = tpath("names-gnu.tar");
+        cleanup_free char *sparse = tpath("sparse.tar");
+        cleanup_free char *src = fresh_dir("sparse-src");
+        cleanup_free char *d1 = fresh_dir("names-pax");
+        cleanup_free char *d2 = fresh_dir("names-gnu");
+        cleanup_free char *d3 = fresh_dir("sparse");
+        mx_error *err = NULL;
+
+        ASSERT_EQ(sh("python3 - '%s' '%s' <<'PY'\n"
+                     "import io, sys, tarfile\n"
+                     "for fmt, path in ((tarfile.PAX_FORMAT, sys.argv[1]), (tarfile.GNU_FORMAT, "
+                     "sys.argv[2])):\n"
+                     "    with tarfile.open(path, 'w', format=fmt, encoding='utf-8', "
+                     "errors='surrogateescape') as tf:\n"
+                     "        for n in ['caf\\u00e9/na\\u00efve', 'x' * 150 + '/' + 'y' * 120, "
+                     "'\\u65e5\\u672c', 'raw-\\udce9']:\n"
+                     "            ti = tarfile.TarInfo(n); ti.size = 2; tf.addfile(ti, "
+                     "io.BytesIO(b'ok'))\n"
+                     "        ti = tarfile.TarInfo('sl'); ti.type = tarfile.SYMTYPE; ti.linkname "
+                     "= 'l' * 300; tf.addfile(ti)\n"
+                     "PY",
+                     pax, gnu),
+                  0);
+        ASSERT_OK_E(unpack_file(pax, d1, NULL, NULL, &err), err);
+        ASSERT_OK_E(unpack_file(gnu, d2, NULL, NULL, &err), err);
+        ASSERT_EQ(sh("cd '%s' && test -f café/naïve && test -f 日本 && test -f \"$(printf "
+                     "'raw-\\351')\" && test \"$(readlink sl | wc -c)\" = 301 && "
+                     "test -f xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                     "xxxxxxxx/yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+                     "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy && "
+                     "diff -r --no-dereference . '%s'",
+                     d1, d2),
+                  0);
+        ASSERT_EQ(sh("cd '%s' && truncate -s 64M holes && printf middle | dd of=holes bs=1 "
+                     "seek=33554432 conv=notrunc 2>/dev/null && tar -cSf '%s' holes",
+                     src, sparse),
+                  0);
+        ASSERT_OK_E(unpack_file(sparse, d3, NULL, NULL, &err), err);
+        ASSERT_EQ(sh("cmp '%s/holes' '%s/holes' && test \"$(stat -c %%s '%s/holes')\" = 67108864",
+                     src, d3, d3),
+                  0);
+}
