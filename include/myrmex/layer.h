@@ -226,6 +226,15 @@ MX_EXTERN int mx_layer_tar_dir(const char *dir, int out_fd, const mx_layer_tar_o
 MX_EXTERN int mx_layer_chain_id(char out[MX_LAYER_DIGEST_MAX], const char *parent_chain_id,
                                 const char *diff_id, mx_error **err) MX_WARN_UNUSED_RESULT;
 
+/**
+ * Remove a directory tree that mx_layer_unpack() or mx_rootfs_flatten() wrote (a failed or
+ * unwanted target), whatever its depth and path lengths: it works with directory fds, keeps
+ * at most two open, never follows a symlink and never crosses into another tree. A missing
+ * path is success. Use it rather than path-based removal (nftw), which fails once a path
+ * exceeds PATH_MAX. Returns 0, or MX_EIO/MX_EDENIED/... (domain MX_D_IMAGE).
+ */
+MX_EXTERN int mx_layer_remove_tree(const char *path, mx_error **err) MX_WARN_UNUSED_RESULT;
+
 /* ---- Root filesystems ------------------------------------------------------------------ */
 
 /** mx_rootfs_mount() flags */

@@ -5,8 +5,11 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <myrmex/layer.h>
 
 #include "error-internal.h"
 #include "layer-internal.h"
@@ -237,6 +240,7 @@ int mx_layer__rm_at(int dirfd, const char *name, mx_error **err)
 {
         cleanup_strv char **stack = NULL;
         size_t depth = 0, cap = 0;
+        struct stat top, st;
         int cur;
 
         if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
@@ -246,6 +250,11 @@ int mx_layer__rm_at(int dirfd, const char *name, mx_error **err)
         cur = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (cur < 0)
                 return mx_error_errno(err, MX_D_IMAGE, "open '%s' for removal", name);
+        if (fstat(cur, &top) < 0) {
+                int r = mx_error_errno(err, MX_D_IMAGE, "stat '%s'", name);
+                close(cur);
+                return r;
+        }
         for (;;) {
                 char *child = NULL;
                 int dfd = fcntl(cur, F_DUPFD_CLOEXEC, 0);
@@ -290,6 +299,15 @@ int mx_layer__rm_at(int dirfd, const char *name, mx_error **err)
                                 int r = mx_error_errno(err, MX_D_IMAGE, "open '%s' for removal",
                                                        child);
                                 free(child);
+                                close(cur);
+                                return r;
+                        }
+                        /* Never descend into another filesystem (a mount inside the tree). */
+                        if (fstat(next, &st) < 0 || st.st_dev != top.st_dev) {
+                                int r = mx_error_set(err, MX_EBUSY, MX_D_IMAGE, 0,
+                                                     "'%s' in '%s' is a mount point", child, name);
+                                free(child);
+                                close(next);
                                 close(cur);
                                 return r;
                         }
@@ -339,4 +357,13 @@ int mx_layer__rm_at(int dirfd, const char *name, mx_error **err)
                         cur = up;
                 }
         }
+}
+
+int mx_layer_remove_tree(const char *path, mx_error **err)
+{
+        if (!path || !*path)
+                return mx_error_set(err, MX_EINVAL, MX_D_IMAGE, 0, "remove tree: no path");
+        if (mx_layer__rm_at(AT_FDCWD, path, err) < 0)
+                return mx_error_wrap(err, MX_D_IMAGE, "remove '%s'", path);
+        return 0;
 }

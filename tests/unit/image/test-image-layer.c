@@ -664,3 +664,47 @@ MX_TEST(unpack_names_and_sparse_files)
                      src, d3, d3),
                   0);
 }
+
+MX_TEST(remove_tree_deep_long_and_mounts)
+{
+        cleanup_free char *tar = tpath("long.tar");
+        cleanup_free char *outer =
+                fresh_dir("outer-with-a-long-name-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        cleanup_free char *canary = fresh_dir("canary");
+        cleanup_free char *dir = NULL, *name = NULL, *mnt = NULL;
+        struct tent ents[3] = {{0}};
+        mx_buf path = MX_BUF_INIT;
+        mx_error *err = NULL;
+        char comp[201];
+
+        memset(comp, 'c', 200);
+        comp[200] = '\0';
+        for (int i = 0; i < 20; i++)
+                ASSERT_OK(mx_buf_printf(&path, "%s%s", i ? "/" : "", comp));
+        ASSERT_OK(mx_buf_puts(&path, "/f"));
+        ents[0] = (struct tent){path.ptr, 'f', "deep\n", 0, 0, 0, NULL, NULL, 0, 0};
+        ents[1] = (struct tent){"out", 'l', canary, 0, 0, 0, NULL, NULL, 0, 0};
+        ASSERT_OK(make_tar(tar, ents, 2));
+        ASSERT_TRUE(asprintf(&dir, "%s/%s", outer, comp) > 0); /* target path + names > 4096 */
+        ASSERT_EQ(mkdir(dir, 0755), 0);
+        ASSERT_EQ(sh("echo keep > '%s/keep'", canary), 0);
+        ASSERT_OK_E(unpack_file(tar, dir, NULL, NULL, &err), err);
+        ASSERT_TRUE(strlen(dir) + path.len > 4096);
+        ASSERT_OK_E(mx_layer_remove_tree(dir, &err), err);
+        ASSERT_EQ(sh("! test -e '%s' && test -f '%s/keep'", dir, canary), 0);
+        ASSERT_OK(mx_layer_remove_tree(dir, NULL)); /* missing: fine */
+        ASSERT_ERR(mx_layer_remove_tree("", &err), MX_EINVAL);
+        ASSERT_EQ(err->domain, MX_D_IMAGE);
+        mx_error_free(err), err = NULL;
+        if (geteuid() == 0) {
+                ASSERT_TRUE(asprintf(&mnt, "%s/m", outer) > 0);
+                ASSERT_EQ(mkdir(mnt, 0755), 0);
+                ASSERT_EQ(sh("mount -t tmpfs none '%s' && echo x > '%s/inside'", mnt, mnt), 0);
+                ASSERT_ERR(mx_layer_remove_tree(outer, &err), MX_EBUSY);
+                ASSERT_EQ(err->domain, MX_D_IMAGE);
+                mx_error_free(err), err = NULL;
+                ASSERT_EQ(sh("test -f '%s/inside' && umount '%s'", mnt, mnt), 0);
+        }
+        ASSERT_OK_E(mx_layer_remove_tree(outer, &err), err);
+        mx_buf_clear(&path);
+}
