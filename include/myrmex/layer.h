@@ -137,8 +137,13 @@ typedef struct mx_layer_unpack_opts {
  * is detected only at the end of the stream: the target then holds the layer's contents but the
  * call fails.
  *
- * On failure the partially written target is the caller's to remove (with a recursive
- * removal that does not follow symlinks); nothing is ever written outside target_dir.
+ * On failure the partially written target is the caller's to remove, with
+ * mx_layer_remove_tree() (its paths may exceed PATH_MAX); nothing is ever written outside
+ * target_dir. In APPLY mode, directories the layer only passes through (a whiteout's
+ * parent) keep the times lower layers gave them, as umoci does.
+ *
+ * Thread-safety: independent calls (different targets) run in parallel; that is how a
+ * multi-layer image is unpacked fast in OVERLAY mode (one directory per layer).
  *
  * @param blob_fd   readable fd; not closed; its offset moves to EOF
  * @param target_dir existing directory to unpack into
