@@ -57,16 +57,16 @@ run_one() { # run_one NAME
         umoci) set -- umoci unpack --image "$LAYOUT:big" "$WORK/run" ;;
         *) set -- "$BENCH" "$1" "$LAYOUT" big "$WORK/run" ;;
         esac
-        /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > "$WORK/out.txt" 2>&1 ||
+        /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" > "$WORK/out.txt" 2>&1 ||
                 { cat "$WORK/out.txt" >&2; exit 1; }
         # the work is on disk (umoci does not sync either; count the flush for both)
         start=$(date +%s.%N)
         sync
         flush=$(echo "$(date +%s.%N) - $start" | bc)
-        read -r wall rss < "$WORK/time.txt"
-        echo "$name $wall $rss $flush $cache" >> "$RESULTS"
-        printf '  %-8s %6.2f s  %6d KB peak RSS  (+%.2f s sync, caches %s)\n' "$name" "$wall" \
-                "$rss" "$flush" "$cache"
+        read -r wall rss user sys < "$WORK/time.txt"
+        echo "$name $wall $rss $flush $user $sys $cache" >> "$RESULTS"
+        printf '  %-8s %6.2f s  %6d KB peak RSS  cpu %5.2f user %5.2f sys  (+%.2f s sync, caches %s)\n' \
+                "$name" "$wall" "$rss" "$user" "$sys" "$flush" "$cache"
 }
 
 echo "image: $LAYOUT ($(du -sh "$LAYOUT" | cut -f1) compressed), $RUNS runs, $(nproc) CPUs," \
@@ -85,13 +85,16 @@ python3 - "$RESULTS" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 by = {}
-for name, wall, rss, flush, _ in rows:
-    by.setdefault(name, []).append((float(wall), int(rss), float(flush)))
-med = {n: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v),
-           statistics.median(w + f for w, _, f in v)) for n, v in by.items()}
+for name, wall, rss, flush, user, sys_, _ in rows:
+    by.setdefault(name, []).append((float(wall), int(rss), float(flush), float(user) + float(sys_)))
+med = {n: (statistics.median(x[0] for x in v), max(x[1] for x in v),
+           statistics.median(x[0] + x[2] for x in v), min(x[0] for x in v),
+           statistics.median(x[3] for x in v)) for n, v in by.items()}
 base = med.get("umoci")
-print("\n%-8s %10s %14s %14s %10s" % ("tool", "wall (s)", "wall+sync (s)", "peak RSS (MB)", "vs umoci"))
-for n, (w, r, ws) in med.items():
-    ratio = "%.2fx" % (base[0] / w) if base and n != "umoci" else "-"
-    print("%-8s %10.2f %14.2f %14.1f %10s" % (n, w, ws, r / 1024, ratio))
+print("\n%-8s %9s %9s %13s %9s %13s %12s %12s" % ("tool", "wall med", "wall min", "wall+sync med",
+      "cpu med", "peak RSS MB", "wall ratio", "cpu ratio"))
+for n, (w, r, ws, wmin, cpu) in med.items():
+    wr = "%.2fx" % (base[0] / w) if base and n != "umoci" else "-"
+    cr = "%.2fx" % (base[4] / cpu) if base and n != "umoci" else "-"
+    print("%-8s %9.2f %9.2f %13.2f %9.2f %13.1f %12s %12s" % (n, w, wmin, ws, cpu, r / 1024, wr, cr))
 PY
