@@ -5,7 +5,7 @@ import json
 import os
 import unittest
 
-from harness import MyrmexTestCase
+from harness import MyrmexTestCase, require_root
 
 
 class TestTag(MyrmexTestCase):
@@ -85,6 +85,20 @@ class TestRmi(MyrmexTestCase):
         self.assertEqual(cp.stdout, "Untagged: keep:1\n")
         cp = self.mx.run("rmi", check=False)
         self.assertEqual(cp.returncode, 2)
+
+    def test_mounted_image_needs_force(self):
+        require_root()
+        path = self.mx.out("image", "mount", "busybox")
+        self.assertTrue(os.path.isfile(os.path.join(path, "bin", "busybox")))
+        cp = self.mx.run("rmi", "busybox", check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("mounted", cp.stderr)
+        self.assertEqual(self.mx.out("images", "-q", "--no-trunc"), self.id)
+        lines = self.mx.run("rmi", "-f", "busybox").stdout.splitlines()
+        self.assertEqual(lines[:2], ["Untagged: busybox:latest", "Deleted: " + self.id])
+        with open("/proc/self/mounts") as f:
+            self.assertNotIn(path, f.read())
+        self.assertEqual(self.mx.run("system", "check").returncode, 0)
 
     def test_image_rm_alias(self):
         self.assertEqual(self.mx.run("image", "rm", "busybox").stdout.splitlines()[0],
