@@ -40,6 +40,22 @@ class TestExceptions(unittest.TestCase):
         with self.assertRaises(AttributeError):
             cz.no_such_function  # noqa: B018
 
+    def test_missing_capability_module_does_not_break_the_package(self):
+        saved = dict(cz._PROVIDERS)
+        cz.__dict__.pop("optimize_containers", None)
+        cz._PROVIDERS["optimize_containers"] = ("no_such_module_here",)
+        try:
+            with self.assertRaises(AttributeError) as cm:
+                cz.optimize_containers  # noqa: B018
+            self.assertIn("no_such_module_here", str(cm.exception))
+            with self.assertRaises(ImportError):
+                exec("from codomyrmex.containerization import optimize_containers", {})
+            # the exceptions and the other names are still there
+            self.assertTrue(issubclass(cz.OptimizationError, cz.ContainerizationError))
+        finally:
+            cz._PROVIDERS.clear()
+            cz._PROVIDERS.update(saved)
+
 
 class TestLoader(unittest.TestCase):
     def test_explicit_library_missing_names_it(self):
