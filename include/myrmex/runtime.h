@@ -77,8 +77,16 @@ MX_EXTERN int mx_runtime_info(mx_runtime *rt, char **json_out,
  * Create a container from a configuration (see the file comment): resolves the image, mounts
  * its root filesystem, writes the OCI bundle and records the container in state "created".
  * @param id_out the full 64-hex ID; caller frees with mx_free()
- * @return 0, MX_EINVAL (bad configuration, with the key named), MX_ENOTFOUND (image),
- *         MX_EEXISTS (name in use), MX_EUNSUPPORTED (ports, networks: not yet), MX_EIO
+ * Networks (`network_mode` "none", "host", "bridge" (the default) or a network's name, and
+ * the seed's `networks` list) are checked here and attached when the container starts;
+ * `ports` (docker-py's shapes or `-p` strings), `publish`, `publish_all` are parsed here
+ * (ignored under none/host, flagged by `_ports_discarded` in the stored configuration);
+ * named and anonymous volumes in `volumes` and `mounts` (`--mount` strings) are created and
+ * seeded from the image here; the HEALTHCHECK merges the image's with `health_cmd`,
+ * `health_interval`, `health_timeout`, `health_start_period`, `health_retries`,
+ * `no_healthcheck` or docker-py's `healthcheck` object.
+ * @return 0, MX_EINVAL (bad configuration, with the key named), MX_ENOTFOUND (image,
+ *         network), MX_EEXISTS (name in use), MX_EIO
  */
 MX_EXTERN int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out,
                                   mx_error **err) MX_WARN_UNUSED_RESULT;
@@ -148,7 +156,8 @@ MX_EXTERN int mx_container_kill(mx_runtime *rt, const char *ref, int signo,
 
 /** mx_container_remove() flags */
 enum {
-        MX_REMOVE_FORCE = 1u << 0, /**< kill a running container first */
+        MX_REMOVE_FORCE = 1u << 0,   /**< kill a running container first */
+        MX_REMOVE_VOLUMES = 1u << 1, /**< also remove its anonymous volumes (rm -v) */
 };
 
 /** Remove a container, its bundle, log and record. MX_EBUSY when running without FORCE. */

@@ -248,6 +248,16 @@ enum {
         OPT_DETACH_KEYS,
         OPT_CPU_SHARES,
         OPT_MEMORY_SWAP,
+        OPT_MOUNT,
+        OPT_DNS,
+        OPT_DNS_SEARCH,
+        OPT_DNS_OPTION,
+        OPT_HEALTH_CMD,
+        OPT_HEALTH_INTERVAL,
+        OPT_HEALTH_TIMEOUT,
+        OPT_HEALTH_RETRIES,
+        OPT_HEALTH_START_PERIOD,
+        OPT_NO_HEALTHCHECK,
 };
 
 static const struct option run_opts[] = {
@@ -284,6 +294,17 @@ static const struct option run_opts[] = {
         {"network", required_argument, NULL, OPT_NETWORK},
         {"net", required_argument, NULL, OPT_NETWORK},
         {"publish", required_argument, NULL, 'p'},
+        {"publish-all", no_argument, NULL, 'P'},
+        {"mount", required_argument, NULL, OPT_MOUNT},
+        {"dns", required_argument, NULL, OPT_DNS},
+        {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
+        {"dns-option", required_argument, NULL, OPT_DNS_OPTION},
+        {"health-cmd", required_argument, NULL, OPT_HEALTH_CMD},
+        {"health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL},
+        {"health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT},
+        {"health-retries", required_argument, NULL, OPT_HEALTH_RETRIES},
+        {"health-start-period", required_argument, NULL, OPT_HEALTH_START_PERIOD},
+        {"no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK},
         {"runtime", required_argument, NULL, OPT_RUNTIME},
         {"rootfs", no_argument, NULL, OPT_ROOTFS},
         {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
@@ -374,8 +395,7 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
         ra->sig_proxy = true;
         ra->pull = "missing";
         json_object_set_new(cfg, "resources", res);
-        json_object_set_new(cfg, "network_mode", json_string("none"));
-        while ((c = mx_cli_getopt(cli, argc, argv, "+dite:v:h:m:u:w:l:p:a:c:", run_opts)) != -1) {
+        while ((c = mx_cli_getopt(cli, argc, argv, "+dite:v:h:m:u:w:l:p:Pa:c:", run_opts)) != -1) {
                 switch (c) {
                 case 'd':
                         ra->detach = true;
@@ -516,22 +536,54 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
                         break;
                 }
                 case OPT_NETWORK:
-                        if (strcmp(optarg, "none") != 0 && strcmp(optarg, "host") != 0) {
-                                fprintf(stderr,
-                                        "myrmex: error: network '%s' is not supported yet: only "
-                                        "'none' and 'host' until container networking lands\n",
-                                        optarg);
-                                return -125;
-                        }
+                        /* none, host, bridge (the default) or a user network's name */
                         json_object_set_new(cfg, "network_mode", json_string(optarg));
                         break;
                 case 'p':
-                        fprintf(stderr,
-                                "myrmex: error: published ports (-p '%s') are not "
-                                "supported yet: they come with container networking "
-                                "(use --network host meanwhile)\n",
-                                optarg);
-                        return -125;
+                        json_array_append_new(obj_child(cfg, "publish", true), json_string(optarg));
+                        break;
+                case 'P':
+                        json_object_set_new(cfg, "publish_all", json_true());
+                        break;
+                case OPT_MOUNT:
+                        json_array_append_new(obj_child(cfg, "mounts", true), json_string(optarg));
+                        break;
+                case OPT_DNS:
+                        json_array_append_new(obj_child(cfg, "dns", true), json_string(optarg));
+                        break;
+                case OPT_DNS_SEARCH:
+                        json_array_append_new(obj_child(cfg, "dns_search", true),
+                                              json_string(optarg));
+                        break;
+                case OPT_DNS_OPTION:
+                        json_array_append_new(obj_child(cfg, "dns_options", true),
+                                              json_string(optarg));
+                        break;
+                case OPT_HEALTH_CMD:
+                        json_object_set_new(cfg, "health_cmd", json_string(optarg));
+                        break;
+                case OPT_HEALTH_INTERVAL:
+                        json_object_set_new(cfg, "health_interval", json_string(optarg));
+                        break;
+                case OPT_HEALTH_TIMEOUT:
+                        json_object_set_new(cfg, "health_timeout", json_string(optarg));
+                        break;
+                case OPT_HEALTH_START_PERIOD:
+                        json_object_set_new(cfg, "health_start_period", json_string(optarg));
+                        break;
+                case OPT_HEALTH_RETRIES: {
+                        int v;
+
+                        if (mx_cli_parse_int(optarg, 0, 1000000, &v) < 0) {
+                                mx_cli_usage_error(cli, "invalid --health-retries '%s'", optarg);
+                                return -125;
+                        }
+                        json_object_set_new(cfg, "health_retries", json_integer(v));
+                        break;
+                }
+                case OPT_NO_HEALTHCHECK:
+                        json_object_set_new(cfg, "no_healthcheck", json_true());
+                        break;
                 case OPT_RUNTIME:
                         ra->runtime = optarg;
                         break;
@@ -585,6 +637,20 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
                 fprintf(stderr, "myrmex: error: conflicting options: cannot specify both "
                                 "--restart and --rm\n");
                 return -125;
+        }
+        {
+                const char *nm = json_string_value(json_object_get(cfg, "network_mode"));
+
+                /* Docker discards published ports in the host's or no network, with a warning */
+                if (nm && (strcmp(nm, "none") == 0 || strcmp(nm, "host") == 0) &&
+                    (json_object_get(cfg, "publish") || json_object_get(cfg, "publish_all"))) {
+                        fprintf(stderr,
+                                "WARNING: Published ports are discarded when using %s "
+                                "network mode\n",
+                                nm);
+                        json_object_del(cfg, "publish");
+                        json_object_del(cfg, "publish_all");
+                }
         }
         if (ra->rootfs)
                 json_object_set_new(cfg, "rootfs", json_string(argv[optind]));

@@ -199,7 +199,9 @@ static int cmd_rm(mx_cli *cli, int argc, char **argv)
         while ((c = mx_cli_getopt(cli, argc, argv, "fv", opts)) != -1) {
                 if (c == 'f')
                         flags |= MX_REMOVE_FORCE;
-                else if (c != 'v')
+                else if (c == 'v')
+                        flags |= MX_REMOVE_VOLUMES;
+                else
                         return cli->exit_code;
         }
         if (mx_cli_want_args(cli, argc - optind, 1, -1))

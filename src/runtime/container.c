@@ -25,11 +25,13 @@
 #include <myrmex/images.h>
 #include <myrmex/layer.h>
 #include <myrmex/store.h>
+#include <myrmex/volume.h>
 
 #include "error-internal.h"
 #include "fault.h"
 #include "fs.h"
 #include "json.h"
+#include "netwire.h"
 #include "parse.h"
 #include "proc.h"
 #include "runtime-internal.h"
@@ -258,6 +260,9 @@ int mx_runtime_info(mx_runtime *rt, char **json_out, mx_error **err)
         r = mx_runtime__db_list(rt->db, &list, &n, err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_RUNTIME, "list containers");
+        /* every look at the containers cleans up after dead ones: their veths, rules and
+         * leases (docs/internals/network.md, "Crash safety") */
+        mx_runtime__net_cleanup_stale(rt);
         for (size_t i = 0; i < n; i++) {
                 (void)mx_runtime__refresh(rt, list[i], NULL);
                 if (strcmp(list[i]->state, "running") == 0)
@@ -526,36 +531,9 @@ static int valid_name(const char *n)
         return 1;
 }
 
-/* Networks and ports come with the networking issue: refuse them clearly for now. */
-static int check_unsupported(const json_t *cfg, mx_error **err)
+/* What can be refused before anything is recorded. */
+static int check_config(const json_t *cfg, mx_error **err)
 {
-        json_t *ports = json_object_get(cfg, "ports");
-        json_t *nets = json_object_get(cfg, "networks");
-        const char *mode = mx_json_str(cfg, "network_mode");
-        size_t i;
-        json_t *v;
-
-        if (ports && !json_is_null(ports) &&
-            ((json_is_object(ports) && json_object_size(ports)) ||
-             (json_is_array(ports) && json_array_size(ports))))
-                return mx_error_set(err, MX_EUNSUPPORTED, MX_D_RUNTIME, 0,
-                                    "published ports are not supported yet: they come with "
-                                    "container networking (use network 'host' meanwhile)");
-        if (mode && strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0)
-                return mx_error_set(err, MX_EUNSUPPORTED, MX_D_RUNTIME, 0,
-                                    "network '%s' is not supported yet: only 'none' and "
-                                    "'host' until container networking lands",
-                                    mode);
-        json_array_foreach(nets, i, v)
-        {
-                const char *n = json_string_value(v);
-
-                if (!n || (strcmp(n, "none") != 0 && strcmp(n, "host") != 0))
-                        return mx_error_set(err, MX_EUNSUPPORTED, MX_D_RUNTIME, 0,
-                                            "network '%s' is not supported yet: only 'none' "
-                                            "and 'host' until container networking lands",
-                                            n ? n : "?");
-        }
         {
                 const char *rp = mx_json_str(cfg, "restart_policy");
                 int kind, max;
@@ -586,8 +564,9 @@ static char *static_init_path(void)
 
 int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, mx_error **err)
 {
-        cleanup_json json_t *cfg = NULL, *spec = NULL, *img_cfg_doc = NULL;
+        cleanup_json json_t *cfg = NULL, *spec = NULL, *img_cfg_doc = NULL, *oci_mounts = NULL;
         cleanup_free char *dir = NULL, *image_id = NULL, *spec_text = NULL, *cfg_text = NULL;
+        cleanup_free char *netns = NULL;
         cleanup_free char *cpath = NULL, *rootfs = NULL, *init = NULL, *gen_name = NULL;
         char id[65];
         const char *image, *name, *ext_rootfs;
@@ -601,7 +580,7 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
                           "container configuration", err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_RUNTIME, "create container");
-        r = check_unsupported(cfg, err);
+        r = check_config(cfg, err);
         if (r < 0)
                 return r;
         if (random_hex(id, 32) < 0)
@@ -659,6 +638,14 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
                         return mx_error_wrap(err, MX_D_RUNTIME, "read the configuration of '%s'",
                                              image);
         }
+        /* networks checked, ports parsed, the health check merged: kept in the record */
+        r = mx_runtime__net_plan(rt, cfg,
+                                 img_cfg_doc ? json_object_get(img_cfg_doc, "config") : NULL, err);
+        if (r >= 0)
+                r = mx_runtime__health_plan(
+                        cfg, img_cfg_doc ? json_object_get(img_cfg_doc, "config") : NULL, err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_RUNTIME, "create container");
         dir = mx_runtime__ctr_dir(rt, id);
         if (!dir)
                 return mx_error_oom(err);
@@ -714,6 +701,22 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
                         goto fail;
                 }
         }
+        /* volumes are created and seeded from the image's content, seen through the fresh
+         * root filesystem (nothing has written to its upper directory yet) */
+        r = mx_runtime__mounts_plan(rt, cfg, id, rootfs, &oci_mounts, err);
+        if (r < 0) {
+                r = mx_error_wrap(err, MX_D_RUNTIME, "create container");
+                goto fail;
+        }
+        if (mx_runtime__net_wanted(cfg)) {
+                netns = mx_runtime__netns_path(rt, id);
+                if (!netns) {
+                        r = mx_error_oom(err);
+                        goto fail;
+                }
+        }
+        in.netns_path = netns;
+        in.mounts = oci_mounts;
         in.config = cfg;
         in.image_config = img_cfg_doc ? json_object_get(img_cfg_doc, "config") : NULL;
         in.id = id;
@@ -739,7 +742,11 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
                                 (void)mx_buf_putc(&cmdline, ' ');
                         (void)mx_buf_puts(&cmdline, json_string_value(a));
                 }
-                r = mx_runtime__db_update(rt->db, id, err, "command = %Q", cmdline.ptr);
+                free(cfg_text);
+                cfg_text = mx_json_dump_compact(cfg);
+                r = cfg_text ? mx_runtime__db_update(rt->db, id, err, "command = %Q, config = %Q",
+                                                     cmdline.ptr, cfg_text)
+                             : mx_error_oom(err);
                 mx_buf_clear(&cmdline);
                 if (r < 0)
                         goto fail;
@@ -764,6 +771,8 @@ int mx_container_create(mx_runtime *rt, const char *config_json, char **id_out, 
         }
         return 0;
 fail:
+        if (inserted)
+                mx_runtime__volumes_release(rt, id, 1);
         rootfs_release(rt, id);
         (void)mx_fs_rm_rf(dir, NULL);
         if (inserted)
@@ -1331,6 +1340,9 @@ int mx_container_remove(mx_runtime *rt, const char *ref, unsigned int flags, mx_
         if (r < 0)
                 return r;
         mx_fault_point("runtime-remove-marked");
+        /* addresses forgotten, ports unpublished, volume references dropped (rm -v: the
+         * container's anonymous volumes removed) */
+        mx_runtime__net_teardown(rt, c->id, 1, (flags & MX_REMOVE_VOLUMES) != 0);
         mx_runtime__remove_files(rt, c->id, 1);
         mx_fault_point("runtime-remove-files");
         r = mx_runtime__db_delete(rt->db, c->id, err);
@@ -1625,7 +1637,7 @@ static json_t *ps_row(mx_runtime *rt, const mx_ctr *c, int64_t now, int with_com
         cleanup_json json_t *cfg = NULL;
         json_t *row, *labels;
         char created[64], running_for[64], status[128];
-        cleanup_free char *cmd = NULL, *ltext = NULL;
+        cleanup_free char *cmd = NULL, *ltext = NULL, *ports = NULL, *nets = NULL, *mounts = NULL;
         time_t secs = (time_t)(c->created / 1000000000);
         struct tm tm;
 
@@ -1640,6 +1652,38 @@ static json_t *ps_row(mx_runtime *rt, const mx_ctr *c, int64_t now, int with_com
                 snprintf(running_for + l, sizeof(running_for) - l, " ago");
         }
         status_text(status, sizeof(status), c, now);
+        if (strcmp(c->state, "running") == 0 && json_object_get(cfg, "_healthcheck")) {
+                /* Docker: "Up 5 seconds (healthy)", "(health: starting)", "(unhealthy)" */
+                cleanup_json json_t *h = mx_runtime__health_read(rt, c->id);
+                const char *hs = mx_json_str(h, "Status");
+                size_t l = strlen(status);
+
+                if (!hs || strcmp(hs, "starting") == 0)
+                        snprintf(status + l, sizeof(status) - l, " (health: starting)");
+                else
+                        snprintf(status + l, sizeof(status) - l, " (%s)", hs);
+        }
+        ports = mx_runtime__ports_cell(rt, c->id, cfg,
+                                       strcmp(c->state, "running") == 0 ||
+                                               strcmp(c->state, "paused") == 0);
+        {
+                size_t i;
+                json_t *v;
+                mx_buf nb = MX_BUF_INIT, mb = MX_BUF_INIT;
+
+                json_array_foreach(json_object_get(cfg, "_networks"), i, v)(void)
+                        mx_buf_printf(&nb, "%s%s", i ? "," : "", json_string_value(v));
+                json_array_foreach(json_object_get(cfg, "_mounts"), i, v)
+                {
+                        const char *n = mx_json_str(v, "Name");
+
+                        (void)mx_buf_printf(&mb, "%s%s", mb.len ? "," : "",
+                                            n ? n : mx_json_str(v, "Source"));
+                }
+                nets = nb.len ? mx_buf_detach(&nb) : NULL;
+                mounts = mx_buf_detach(&mb);
+                mx_buf_clear(&nb);
+        }
         if (with_command && c->command && *c->command) {
                 cmd = command_text(NULL, c->command);
         } else if (with_command) {
@@ -1658,9 +1702,12 @@ static json_t *ps_row(mx_runtime *rt, const mx_ctr *c, int64_t now, int with_com
                                 "ID", c->id, "Names", c->name, "Image", c->image, "ImageID",
                                 c->image_id, "Command", cmd ? cmd : "\"\"", "CreatedAt", created,
                                 "RunningFor", running_for, "Status", status, "State", c->state,
-                                "Ports", "", "Labels", ltext ? ltext : "", "Mounts", "", "Networks",
-                                nm && *nm ? nm : "none", "Created",
-                                (json_int_t)(c->created / 1000000000), "ExitCode",
+                                "Ports", ports ? ports : "", "Labels", ltext ? ltext : "", "Mounts",
+                                mounts ? mounts : "", "Networks",
+                                nets        ? nets
+                                : nm && *nm ? nm
+                                            : "none",
+                                "Created", (json_int_t)(c->created / 1000000000), "ExitCode",
                                 (json_int_t)c->exit_code, "Pid", (json_int_t)c->pid, "RestartCount",
                                 (json_int_t)c->restart_count, "LabelsMap", labels);
         }
@@ -1684,6 +1731,9 @@ int mx_container_list(mx_runtime *rt, unsigned int flags, char **json_out, mx_er
         r = mx_runtime__db_list(rt->db, &list, &n, err);
         if (r < 0)
                 return mx_error_wrap(err, MX_D_RUNTIME, "list containers");
+        /* every look at the containers cleans up after dead ones: their veths, rules and
+         * leases (docs/internals/network.md, "Crash safety") */
+        mx_runtime__net_cleanup_stale(rt);
         for (size_t i = 0; i < n; i++) {
                 (void)mx_runtime__refresh(rt, list[i], NULL);
                 if (!(flags & MX_LIST_ALL) && !is_active(list[i]->state))
@@ -1804,6 +1854,58 @@ int mx_container_inspect(mx_runtime *rt, const char *ref, char **json_out, mx_er
         json_object_set_new(out, "Name", json_pack("s++", "/", c->name, ""));
         json_object_set_new(out, "RestartCount", json_integer(c->restart_count));
         json_object_set_new(out, "Driver", json_string("overlay"));
+        {
+                /* networks, ports, mounts and health (src/network's records and the monitor's
+                 * health file) */
+                json_t *h = mx_runtime__health_read(rt, c->id);
+                json_t *pb = json_object();
+                size_t i;
+                json_t *v;
+
+                if (json_object_get(cfg, "_healthcheck")) {
+                        if (!h)
+                                h = json_pack("{s:s,s:i,s:[]}", "Status", "starting",
+                                              "FailingStreak", 0, "Log");
+                        json_object_set_new(state, "Health", h);
+                        json_object_set(cc, "Healthcheck", json_object_get(cfg, "_healthcheck"));
+                } else {
+                        json_decref(h);
+                }
+                json_array_foreach(json_object_get(cfg, "_ports"), i, v)
+                {
+                        char key[32], hp[8] = "";
+                        json_t *arr;
+
+                        snprintf(key, sizeof(key), "%d/%s", (int)mx_json_int(v, "ContainerPort", 0),
+                                 mx_json_str(v, "Protocol") ? mx_json_str(v, "Protocol") : "tcp");
+                        if (mx_json_int(v, "HostPort", 0))
+                                snprintf(hp, sizeof(hp), "%d", (int)mx_json_int(v, "HostPort", 0));
+                        arr = json_object_get(pb, key);
+                        if (!arr) {
+                                arr = json_array();
+                                json_object_set_new(pb, key, arr);
+                        }
+                        json_array_append_new(
+                                arr,
+                                json_pack("{s:s,s:s}", "HostIp",
+                                          mx_json_str(v, "HostIp") ? mx_json_str(v, "HostIp") : "",
+                                          "HostPort", hp));
+                }
+                json_object_set_new(hc, "PortBindings", pb);
+                json_object_set_new(
+                        hc, "PublishAllPorts",
+                        json_boolean(json_is_true(json_object_get(cfg, "publish_all"))));
+                json_object_set_new(hc, "Dns",
+                                    json_object_get(cfg, "dns")
+                                            ? json_incref(json_object_get(cfg, "dns"))
+                                            : json_array());
+                json_object_set_new(out, "NetworkSettings",
+                                    mx_runtime__net_settings(rt, c->id, cfg));
+                json_object_set_new(out, "Mounts",
+                                    json_object_get(cfg, "_mounts")
+                                            ? json_incref(json_object_get(cfg, "_mounts"))
+                                            : json_array());
+        }
         json_object_set_new(out, "HostConfig", hc);
         json_object_set_new(out, "Config", cc);
         json_object_set_new(out, "Runtime", json_string(rt->drv.name));

@@ -26,12 +26,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <myrmex/volume.h>
+
 #include "error-internal.h"
 #include "fault.h"
 #include "fs.h"
 #include "json.h"
+#include "netwire.h"
 #include "parse.h"
 #include "runtime-internal.h"
+#include "strv.h"
 
 int mx_runtime__attach_listen(mx_runtime *rt, const char *id, mx_error **err);
 int mx_runtime__rootfs_ensure(mx_runtime *rt, const char *id, mx_error **err);
@@ -151,6 +155,15 @@ typedef struct monitor {
         int out_fd, err_fd, in_fd, master_fd;
         pid_t pid;
         int go; /* an attach client said go */
+        /* health checks: one probe at a time, run through the runtime's exec */
+        mx_health_config *hc;
+        mx_health *health;
+        pid_t probe_pid;
+        int probe_fd;
+        int probe_timed_out;
+        mx_buf probe_out;
+        int64_t probe_start_unix, probe_deadline;
+        int net_attached;
 } monitor;
 
 static void report(monitor *m, char kind, const char *msg)
@@ -519,15 +532,174 @@ static void drain(monitor *m, int *fd, int stream)
                 ;
 }
 
+/* ---- health checks ------------------------------------------------------------------------ */
+
+static int64_t mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void health_save(monitor *m)
+{
+        cleanup_free char *path = mx_runtime__health_path(m->rt, m->id);
+        cleanup_free char *text = m->health ? mx_health_to_json(m->health) : NULL;
+
+        if (path && text)
+                (void)mx_runtime__write_file(path, text, strlen(text), 0644, NULL);
+}
+
+/* A new run of the process: the status starts over at "starting", as Docker's does. */
+static void health_begin(monitor *m)
+{
+        if (!m->hc)
+                return;
+        mx_health_free(m->health);
+        m->health = NULL;
+        if (mx_health_new(&m->health, m->hc, mono_ns(), NULL) < 0)
+                return;
+        health_save(m);
+}
+
+static void probe_spawn(monitor *m)
+{
+        char **argv = mx_health_probe_argv(m->hc);
+        const char **args = NULL;
+        size_t n = mx_strv_length(argv);
+        int p[2] = {-1, -1};
+        mx_driver_io io = {-1, -1, -1, NULL, NULL};
+        pid_t pid;
+
+        args = calloc(n + 3, sizeof(*args));
+        if (!argv || !args || pipe2(p, O_CLOEXEC) < 0)
+                goto out;
+        args[0] = "exec";
+        args[1] = m->id;
+        for (size_t i = 0; i < n; i++)
+                args[2 + i] = argv[i];
+        io.out = io.err = p[1];
+        m->probe_start_unix = mx_runtime__now_ns();
+        if (mx_driver_spawn(&m->rt->drv, args, &io, &pid, NULL) < 0) {
+                close(p[0]);
+                close(p[1]);
+                /* a probe that cannot start is a failed probe */
+                (void)mx_health_record(m->health, mono_ns(), m->probe_start_unix,
+                                       mx_runtime__now_ns(), 1, 0, "cannot run the probe");
+                health_save(m);
+                goto out;
+        }
+        close(p[1]);
+        (void)set_nonblock(p[0]);
+        m->probe_pid = pid;
+        m->probe_fd = p[0];
+        m->probe_timed_out = 0;
+        mx_buf_clear(&m->probe_out);
+        m->probe_deadline =
+                mono_ns() + (m->hc->timeout_ns > 0 ? m->hc->timeout_ns : 30LL * 1000000000);
+out:
+        free(args);
+        for (size_t i = 0; argv && i < n; i++)
+                free(argv[i]);
+        free(argv);
+}
+
+static void probe_read(monitor *m)
+{
+        char buf[4096];
+
+        for (;;) {
+                ssize_t n = read(m->probe_fd, buf, sizeof(buf));
+
+                if (n > 0) {
+                        if (m->probe_out.len < 8192)
+                                (void)mx_buf_put(&m->probe_out, buf, (size_t)n);
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n == 0 || errno != EAGAIN) {
+                        close(m->probe_fd);
+                        m->probe_fd = -1;
+                }
+                return;
+        }
+}
+
+static void probe_done(monitor *m, int status)
+{
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+        if (m->probe_fd >= 0) {
+                probe_read(m);
+                if (m->probe_fd >= 0)
+                        close(m->probe_fd);
+                m->probe_fd = -1;
+        }
+        if (m->probe_timed_out)
+                code = -1;
+        (void)mx_health_record(m->health, mono_ns(), m->probe_start_unix, mx_runtime__now_ns(),
+                               code, m->probe_timed_out, m->probe_out.ptr);
+        m->probe_pid = 0;
+        mx_buf_clear(&m->probe_out);
+        health_save(m);
+}
+
+/* Kill a probe past its timeout (or at the process's exit) and record it. */
+static void probe_kill(monitor *m, int timed_out)
+{
+        int st = 0;
+
+        if (m->probe_pid <= 0)
+                return;
+        (void)kill(m->probe_pid, SIGKILL);
+        while (waitpid(m->probe_pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        m->probe_timed_out = timed_out;
+        if (timed_out) {
+                probe_done(m, st);
+        } else {
+                if (m->probe_fd >= 0)
+                        close(m->probe_fd);
+                m->probe_fd = -1;
+                m->probe_pid = 0;
+                mx_buf_clear(&m->probe_out);
+        }
+}
+
+/* Milliseconds until the next health event (-1: none); starts a due probe. */
+static int health_tick(monitor *m)
+{
+        int64_t now, next;
+
+        if (!m->health)
+                return -1;
+        now = mono_ns();
+        if (m->probe_pid > 0) {
+                if (now >= m->probe_deadline) {
+                        probe_kill(m, 1);
+                        return 0;
+                }
+                return (int)((m->probe_deadline - now) / 1000000) + 1;
+        }
+        next = mx_health_next_probe_ns(m->health);
+        if (now >= next) {
+                probe_spawn(m);
+                return m->probe_pid > 0 ? (int)((m->probe_deadline - now) / 1000000) + 1 : 0;
+        }
+        return (int)((next - now) / 1000000) + 1;
+}
+
 /* Serve the streams and clients until the process exits; returns its wait status. */
 static int run_loop(monitor *m)
 {
         int status = 0, exited = 0;
 
         while (!exited) {
-                struct pollfd pf[4 + MAX_CLIENTS];
-                int nf = 0;
-                int i_out = -1, i_err = -1, i_master = -1, i_sig, i_listen, i_cl;
+                struct pollfd pf[5 + MAX_CLIENTS];
+                int nf = 0, timeout_ms = health_tick(m);
+                int i_out = -1, i_err = -1, i_master = -1, i_probe = -1, i_sig, i_listen, i_cl;
 
                 if (m->out_fd >= 0) {
                         i_out = nf;
@@ -541,6 +713,10 @@ static int run_loop(monitor *m)
                         i_master = nf;
                         pf[nf++] = (struct pollfd){m->master_fd, POLLIN, 0};
                 }
+                if (m->probe_fd >= 0) {
+                        i_probe = nf;
+                        pf[nf++] = (struct pollfd){m->probe_fd, POLLIN, 0};
+                }
                 i_sig = nf;
                 pf[nf++] = (struct pollfd){m->sig_fd, POLLIN, 0};
                 i_listen = nf;
@@ -548,11 +724,13 @@ static int run_loop(monitor *m)
                 i_cl = nf;
                 for (int i = 0; i < m->n_clients; i++)
                         pf[nf++] = (struct pollfd){m->clients[i], POLLIN, 0};
-                if (poll(pf, (nfds_t)nf, -1) < 0) {
+                if (poll(pf, (nfds_t)nf, timeout_ms) < 0) {
                         if (errno == EINTR)
                                 continue;
                         break;
                 }
+                if (i_probe >= 0 && pf[i_probe].revents)
+                        probe_read(m);
                 if (i_out >= 0 && pf[i_out].revents)
                         (void)pump(m, &m->out_fd, MX_ATTACH_STDOUT);
                 if (i_err >= 0 && pf[i_err].revents)
@@ -573,6 +751,8 @@ static int run_loop(monitor *m)
                                 if (w == m->pid) {
                                         status = st;
                                         exited = 1;
+                                } else if (m->probe_pid > 0 && w == m->probe_pid) {
+                                        probe_done(m, st);
                                 }
                         }
                 }
@@ -583,6 +763,7 @@ static int run_loop(monitor *m)
                                 handle_frame(m, i);
                 }
         }
+        probe_kill(m, 0);
         drain(m, &m->out_fd, MX_ATTACH_STDOUT);
         drain(m, &m->err_fd, MX_ATTACH_STDERR);
         drain(m, &m->master_fd, MX_ATTACH_STDOUT);
@@ -678,6 +859,7 @@ static void setup_config(monitor *m)
         m->tty = json_is_true(json_object_get(m->cfg, "tty"));
         m->open_stdin = json_is_true(json_object_get(m->cfg, "stdin_open"));
         m->auto_remove = json_is_true(json_object_get(m->cfg, "auto_remove"));
+        (void)mx_runtime__health_config(&m->hc, m->cfg);
         {
                 uint64_t max_size = 0, max_file = 1;
                 const char *s = mx_json_str(lo, "max-size");
@@ -753,7 +935,8 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
         m.ready_fd = rfd && mx_parse_u64(rfd, &v) == 0 && v < 1024 ? (int)v : -1;
         if (m.ready_fd >= 0)
                 (void)fcntl(m.ready_fd, F_SETFD, FD_CLOEXEC);
-        m.listen_fd = m.sig_fd = -1;
+        m.listen_fd = m.sig_fd = m.probe_fd = -1;
+        m.probe_out = (mx_buf)MX_BUF_INIT;
         m.log.fd = -1;
         (void)unsetenv("MYRMEX_MONITOR_READY_FD");
         (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -815,10 +998,41 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                 goto out;
         }
         mx_fault_point("runtime-monitor-listening");
-        if (flags & MX_MONITOR_WAIT_ATTACH) {
+        if (flags & MX_MONITOR_WAIT_ATTACH)
                 report(&m, 'L', NULL);
-                (void)wait_for_go(&m);
+        /* Networks are attached once per monitor (the attaching monitor is their owner) and
+         * kept across policy restarts, so a restarted container keeps its address; an
+         * attached client's "go" waits in the socket meanwhile. */
+        if (mx_runtime__net_wanted(m.cfg)) {
+                if (mx_runtime__net_setup(m.rt, id, c->name, m.cfg, &err) < 0) {
+                        cleanup_free char *s = mx_error_format(err);
+                        char num[8] = "125";
+                        const char *msg = s ? s : "attach the container's networks";
+
+                        mx_error_free(err);
+                        err = NULL;
+                        (void)mx_runtime__db_update(m.rt->db, id, NULL,
+                                                    "state = 'exited', exit_code = 125, "
+                                                    "finished_at = %lld, pid = 0, error = %Q",
+                                                    (long long)mx_runtime__now_ns(), msg);
+                        if (flags & MX_MONITOR_WAIT_ATTACH)
+                                (void)wait_for_go(&m);
+                        report(&m, 'E', msg);
+                        broadcast(&m, MX_ATTACH_ERROR, msg, strlen(msg));
+                        broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
+                        if (m.auto_remove) {
+                                mx_runtime__net_teardown(m.rt, id, 1, 1);
+                                mx_runtime__remove_files(m.rt, id, 1);
+                                (void)mx_runtime__db_delete(m.rt->db, id, NULL);
+                        }
+                        rc = 1;
+                        goto out;
+                }
+                m.net_attached = 1;
+                mx_fault_point("runtime-monitor-network");
         }
+        if (flags & MX_MONITOR_WAIT_ATTACH)
+                (void)wait_for_go(&m);
         for (;;) {
                 char msg[1024];
                 int code, status, exit_code;
@@ -838,6 +1052,9 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                                 code, (long long)mx_runtime__now_ns(), msg);
                         report(&m, 'E', msg);
                         broadcast(&m, MX_ATTACH_ERROR, msg, strlen(msg));
+                        if (m.net_attached)
+                                mx_runtime__net_teardown(m.rt, id, m.auto_remove, 1);
+                        m.net_attached = 0;
                         if (m.auto_remove) {
                                 mx_runtime__remove_files(m.rt, id, 1);
                                 (void)mx_runtime__db_delete(m.rt->db, id, NULL);
@@ -855,6 +1072,7 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                         (long long)started);
                 mx_fault_point("runtime-monitor-running");
                 report(&m, 'S', NULL);
+                health_begin(&m);
                 status = run_loop(&m);
                 finished = mx_runtime__now_ns();
                 exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
@@ -877,6 +1095,9 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
 
                         if (mx_runtime__db_get(m.rt->db, id, &now, NULL) < 0) {
                                 (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
+                                if (m.net_attached)
+                                        mx_runtime__net_teardown(m.rt, id, 1, 0);
+                                m.net_attached = 0;
                                 break; /* removed meanwhile */
                         }
                         if (!now->stop_requested) {
@@ -892,6 +1113,12 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                                 mx_fault_point("runtime-monitor-exited");
                                 broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
                                 (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
+                                /* --rm: addresses, ports and anonymous volumes go too */
+                                if (m.net_attached)
+                                        mx_runtime__net_teardown(m.rt, id, 1, 1);
+                                else
+                                        mx_runtime__volumes_release(m.rt, id, 1);
+                                m.net_attached = 0;
                                 mx_runtime__remove_files(m.rt, id, 0);
                                 break;
                         }
@@ -903,8 +1130,12 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                         /* with a restart policy the attached client still sees this exit */
                         broadcast(&m, MX_ATTACH_EXIT, num, strlen(num));
                         (void)mx_driver_simple(&m.rt->drv, dargs, NULL);
-                        if (!restart)
+                        if (!restart) {
+                                if (m.net_attached)
+                                        mx_runtime__net_teardown(m.rt, id, 0, 0);
+                                m.net_attached = 0;
                                 break;
+                        }
                         /* Docker's back-off: 100 ms doubling, back to 100 ms after a run of
                          * at least 10 s */
                         if (finished - started >= 10LL * 1000000000 || delay_ms == 0)
@@ -918,11 +1149,19 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                                                     "restart_count + 1");
                         if (backoff_sleep(&m, delay_ms)) {
                                 (void)mx_runtime__db_update(m.rt->db, id, NULL, "state = 'exited'");
+                                if (m.net_attached)
+                                        mx_runtime__net_teardown(m.rt, id, 0, 0);
+                                m.net_attached = 0;
                                 break;
                         }
                 }
         }
 out:
+        if (m.net_attached && m.rt)
+                mx_runtime__net_teardown(m.rt, id, 0, 0);
+        mx_health_free(m.health);
+        mx_health_config_free(m.hc);
+        mx_buf_clear(&m.probe_out);
         for (int i = 0; i < m.n_clients; i++)
                 close(m.clients[i]);
         if (m.listen_fd >= 0) {

@@ -70,6 +70,9 @@ typedef struct mx_spec_input {
         mx_cgroup_mode cgroup_mode;
         const struct rlimit *nofile_hard; /* caller limits; NULL: getrlimit() */
         uint64_t cap_bounding;            /* the caller's capability bounding set; 0: read CapBnd */
+        const char *netns_path; /* join this network namespace (CNI networks); NULL: a new one */
+        const json_t *mounts;   /* OCI mounts for volumes, binds and tmpfs resolved at create;
+                                   NULL: bind mounts from the configuration's "volumes" */
 } mx_spec_input;
 
 /* The OCI runtime spec (config.json) for a container. Writes nothing to disk. */

@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <myrmex/network.h>
+
 #include "error-internal.h"
 #include "fs.h"
 #include "json.h"
@@ -939,7 +941,12 @@ static int build_mounts(json_t **out, const json_t *cfg, const mx_spec_input *in
                 json_array_append_new(
                         m, mount_new("/sbin/docker-init", "bind", in->init_path, init_o));
         }
-        if (vols && json_is_object(vols)) {
+        if (in->mounts) {
+                /* volumes, binds and tmpfs resolved by the caller (netwire.c) */
+                size_t i;
+
+                json_array_foreach(in->mounts, i, v) json_array_append(m, v);
+        } else if (vols && json_is_object(vols)) {
                 /* docker-py: {"/host": {"bind": "/ctr", "mode": "ro"}} */
                 json_object_foreach(vols, k, v)
                 {
@@ -1323,7 +1330,10 @@ int mx_runtime__spec_build(json_t **out, const mx_spec_input *in, mx_error **err
         json_array_append_new(ns, json_pack("{s:s}", "type", "ipc"));
         json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
         json_array_append_new(ns, json_pack("{s:s}", "type", "mount"));
-        if (!netmode || strcmp(netmode, "host") != 0)
+        if (in->netns_path)
+                json_array_append_new(
+                        ns, json_pack("{s:s,s:s}", "type", "network", "path", in->netns_path));
+        else if (!netmode || strcmp(netmode, "host") != 0)
                 json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
         json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
 
@@ -1464,7 +1474,10 @@ int mx_runtime__write_etc_files(const char *container_dir, const json_t *config,
         (void)mx_buf_puts(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
                                   "ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
                                   "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        if (!netmode || strcmp(netmode, "host") != 0)
+        /* on CNI networks the container's own address names it (the network module keeps
+         * that block of this file current), as Docker's hosts file does */
+        if ((!netmode || strcmp(netmode, "host") != 0) &&
+            json_array_size(json_object_get(config, "_networks")) == 0)
                 (void)mx_buf_printf(&hosts, "127.0.1.1\t%s\n", hostname);
         if (json_is_object(extra)) {
                 const char *k;
@@ -1491,6 +1504,39 @@ int mx_runtime__write_etc_files(const char *container_dir, const json_t *config,
         }
         if (mx_buf_read_file(&resolv, "/etc/resolv.conf", 1 << 20, NULL) < 0)
                 mx_buf_clear(&resolv);
+        if ((netmode && strcmp(netmode, "host") != 0) || json_object_get(config, "dns") ||
+            json_object_get(config, "dns_search") || json_object_get(config, "dns_options")) {
+                /* --dns, --dns-search, --dns-option; else the host's servers minus loopback
+                 * ones, which a network namespace cannot reach (Docker drops them too) */
+                cleanup_strv char **dns = NULL, **search = NULL, **opts = NULL;
+                char ***lists[3] = {&dns, &search, &opts};
+                static const char *const keys[3] = {"dns", "dns_search", "dns_options"};
+                char *text = NULL;
+
+                for (int k = 0; k < 3; k++) {
+                        json_t *a = json_object_get(config, keys[k]);
+
+                        if (json_is_string(a) && mx_strv_push(lists[k], json_string_value(a)) < 0)
+                                r = mx_error_oom(err);
+                        json_array_foreach(a, i, v)
+                        {
+                                if (json_is_string(v) &&
+                                    mx_strv_push(lists[k], json_string_value(v)) < 0)
+                                        r = mx_error_oom(err);
+                        }
+                }
+                r = mx_network_resolv_conf(&text, resolv.ptr, (const char *const *)dns,
+                                           (const char *const *)search, (const char *const *)opts,
+                                           err);
+                if (r < 0) {
+                        mx_buf_clear(&hosts);
+                        mx_buf_clear(&resolv);
+                        return mx_error_wrap(err, MX_D_RUNTIME, "generate resolv.conf");
+                }
+                mx_buf_clear(&resolv);
+                (void)mx_buf_puts(&resolv, text);
+                free(text);
+        }
         r = write_file(container_dir, "hosts", hosts.ptr, err);
         if (r >= 0)
                 r = write_file(container_dir, "hostname", hn, err);
