@@ -106,6 +106,14 @@ typedef struct mx_layer_unpack_opts {
         mx_progress_cb progress; /**< called with action "unpack", compressed bytes; or NULL */
         void *progress_userdata; /**< passed to progress */
         const char *progress_id; /**< the id in progress events (e.g. the digest), or NULL */
+        /**
+         * OVERLAY mode: the directories of the layers below this one (top first), or NULL.
+         * A parent directory the tar omits (say "tmp/x" without "tmp/") is then created with
+         * the owner, mode, times and xattrs the stack below shows at that path, as an
+         * overlay mount showed it before this layer; without them it is 0755, root, now.
+         */
+        const char *const *lower_dirs;
+        size_t n_lower_dirs; /**< number of lower_dirs */
 } mx_layer_unpack_opts;
 
 #define MX_LAYER_UNPACK_OPTS_INIT                                                            \

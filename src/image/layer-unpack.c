@@ -503,6 +503,8 @@ struct unpack {
         size_t ndirs, dirs_cap;
         struct pathset written; /* APPLY mode only */
         struct pathset remembered;
+        int *lower_fds; /* OVERLAY mode: the layers below, top first (opts->lower_dirs) */
+        size_t n_lower;
         struct dir_meta *saved; /* APPLY mode: directory times before this layer */
         size_t nsaved, saved_cap;
         uint64_t entries;
@@ -555,6 +557,131 @@ static int remember_dir(struct unpack *u, const char *path, int fd)
         return 0;
 }
 
+static int defer_meta(struct unpack *u, const char *path, mode_t mode, const struct timespec ts[2],
+                      mx_error **err);
+
+static int copy_dir_xattrs(int from, int to, const char *path, mx_error **err)
+{
+        char names[8192], val[8192];
+        ssize_t n = flistxattr(from, names, sizeof(names));
+
+        for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+                const char *x = names + off;
+                ssize_t vn;
+
+                if (mx_layer__xattr_is_overlay(x))
+                        continue;
+                vn = fgetxattr(from, x, val, sizeof(val));
+                if (vn >= 0 && fsetxattr(to, x, val, (size_t)vn, 0) < 0 && errno != ENOTSUP)
+                        return mx_error_errno(err, MX_D_IMAGE, "directory '%s': set xattr '%s'",
+                                              path, x);
+        }
+        return 0;
+}
+
+/* A directory the tar omits but needs, just made at (pfd, name): in OVERLAY mode with the
+ * layers below known, it takes the owner, mode, times and xattrs of the directory the stack
+ * below shows there (what an overlay mount showed before this layer), so a layer adding
+ * tmp/x without tmp/ does not turn a 1777 /tmp into 0755. Otherwise 0755 and now. */
+static int implicit_dir_meta(struct unpack *u, int pfd, const char *name, const char *path,
+                             mx_error **err)
+{
+        for (size_t i = 0; i < u->n_lower; i++) {
+                mx_error *local = NULL;
+                cleanup_close int lower = -1;
+                cleanup_close int made = -1;
+                struct stat st;
+                struct timespec ts[2];
+                int r;
+
+                lower = mx_layer__open_dir_beneath(u->lower_fds[i], path, O_RDONLY, false, path,
+                                                   &local);
+                mx_error_free(local);
+                if (lower == MX_ENOTFOUND)
+                        continue; /* not in this layer: look further down */
+                if (lower < 0)
+                        break; /* a file, whiteout or link hides what is below */
+                if (fstat(lower, &st) < 0)
+                        break;
+                made = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (made < 0)
+                        return mx_error_errno(err, MX_D_IMAGE, "directory '%s': open", path);
+                if (!(u->opts->flags & MX_LAYER_NO_CHOWN) && fchown(made, st.st_uid, st.st_gid) < 0)
+                        return mx_error_errno(err, MX_D_IMAGE, "directory '%s': chown", path);
+                if (!(u->opts->flags & MX_LAYER_NO_XATTRS)) {
+                        r = copy_dir_xattrs(lower, made, path, err);
+                        if (r < 0)
+                                return r;
+                }
+                ts[0] = st.st_atim;
+                ts[1] = st.st_mtim;
+                return defer_meta(u, path, st.st_mode & 07777, ts, err);
+        }
+        if (fchmodat(pfd, name, 0755, 0) < 0)
+                return mx_error_errno(err, MX_D_IMAGE, "directory '%s': chmod", path);
+        return 0;
+}
+
+/* Open the directory at path under the target, creating what is missing (see
+ * implicit_dir_meta). Returns a new fd. */
+static int open_or_create_dir(struct unpack *u, const char *path, int oflags, const char *what,
+                              mx_error **err)
+{
+        mx_error *local = NULL;
+        size_t len = strlen(path);
+        int fd;
+
+        fd = mx_layer__open_dir_beneath(u->rootfd, path, oflags, false, what, &local);
+        if (fd != MX_ENOTFOUND) {
+                if (fd < 0)
+                        mx_error_move(err, &local);
+                return fd;
+        }
+        mx_error_free(local);
+        /* Shortest missing prefix first; rare (tars list parents), so simple. */
+        for (size_t end = 1; end <= len; end++) {
+                cleanup_free char *prefix = NULL;
+                cleanup_free char *parent = NULL;
+                cleanup_close int pfd = -1;
+                const char *slash, *name;
+                int r;
+
+                if (end < len && path[end] != '/')
+                        continue;
+                prefix = strndup(path, end);
+                if (!prefix)
+                        return mx_error_oom(err);
+                local = NULL;
+                fd = mx_layer__open_dir_beneath(u->rootfd, prefix, O_PATH, false, what, &local);
+                if (fd >= 0) {
+                        close(fd);
+                        continue;
+                }
+                if (fd != MX_ENOTFOUND) {
+                        mx_error_move(err, &local);
+                        return fd;
+                }
+                mx_error_free(local);
+                slash = strrchr(prefix, '/');
+                name = slash ? slash + 1 : prefix;
+                parent = strndup(prefix, slash ? (size_t)(slash - prefix) : 0);
+                if (!parent)
+                        return mx_error_oom(err);
+                pfd = mx_layer__open_dir_beneath(u->rootfd, parent, O_PATH, false, what, err);
+                if (pfd < 0)
+                        return pfd;
+                if (mkdirat(pfd, name, 0755) < 0)
+                        return mx_error_errno(err, MX_D_IMAGE, "entry '%s': create directory '%s'",
+                                              what, prefix);
+                if (u->opts->whiteouts == MX_WHITEOUT_APPLY && pathset_add(&u->written, prefix) < 0)
+                        return mx_error_oom(err);
+                r = implicit_dir_meta(u, pfd, name, prefix, err);
+                if (r < 0)
+                        return r;
+        }
+        return mx_layer__open_dir_beneath(u->rootfd, path, oflags, false, what, err);
+}
+
 /* The directory containing `path`; returns an fd owned by u (do not close). */
 static int parent_fd(struct unpack *u, const char *path, const char **base, mx_error **err)
 {
@@ -572,7 +699,7 @@ static int parent_fd(struct unpack *u, const char *path, const char **base, mx_e
         ppath = strndup(path, plen);
         if (!ppath)
                 return mx_error_oom(err);
-        fd = mx_layer__open_dir_beneath(u->rootfd, ppath, O_PATH, true, path, err);
+        fd = open_or_create_dir(u, ppath, O_PATH, path, err);
         if (fd < 0) {
                 free(ppath);
                 return fd;
@@ -671,7 +798,8 @@ static int chown_at(struct unpack *u, struct archive_entry *e, int pfd, const ch
         return 0;
 }
 
-static int defer_dir(struct unpack *u, const char *path, struct archive_entry *e, mx_error **err)
+static int defer_meta(struct unpack *u, const char *path, mode_t mode, const struct timespec ts[2],
+                      mx_error **err)
 {
         struct dir_meta *d;
 
@@ -687,10 +815,19 @@ static int defer_dir(struct unpack *u, const char *path, struct archive_entry *e
         d->path = strdup(path);
         if (!d->path)
                 return mx_error_oom(err);
-        d->mode = archive_entry_perm(e);
-        entry_times(e, d->ts);
+        d->mode = mode;
+        d->ts[0] = ts[0];
+        d->ts[1] = ts[1];
         u->ndirs++;
         return 0;
+}
+
+static int defer_dir(struct unpack *u, const char *path, struct archive_entry *e, mx_error **err)
+{
+        struct timespec ts[2];
+
+        entry_times(e, ts);
+        return defer_meta(u, path, archive_entry_perm(e), ts, err);
 }
 
 static int write_dir(struct unpack *u, struct archive_entry *e, const char *path, mx_error **err)
@@ -1027,8 +1164,7 @@ static int whiteout(struct unpack *u, const char *path, const char *dirpath, con
                 if (remember_dir(u, dirpath, dfd) < 0)
                         return mx_error_oom(err);
         } else {
-                dfd = mx_layer__open_dir_beneath(u->rootfd, dirpath, opaque ? O_RDONLY : O_PATH,
-                                                 true, path, err);
+                dfd = open_or_create_dir(u, dirpath, opaque ? O_RDONLY : O_PATH, path, err);
                 if (dfd < 0)
                         return dfd;
         }
@@ -1156,7 +1292,8 @@ static int finish_dirs(struct unpack *u, mx_error **err)
                 }
                 close(fd);
         }
-        for (size_t i = u->ndirs; i-- > 0;) {
+        /* In entry order, so a later entry for the same directory wins. */
+        for (size_t i = 0; i < u->ndirs; i++) {
                 struct dir_meta *d = &u->dirs[i];
                 cleanup_close int fd = -1;
                 mx_error *ignored = NULL;
@@ -1184,6 +1321,10 @@ static void unpack_clear(struct unpack *u)
         free(u->dirs);
         pathset_clear(&u->written);
         pathset_clear(&u->remembered);
+        for (size_t i = 0; i < u->n_lower; i++)
+                if (u->lower_fds[i] >= 0)
+                        close(u->lower_fds[i]);
+        free(u->lower_fds);
         for (size_t i = 0; i < u->nsaved; i++)
                 free(u->saved[i].path);
         free(u->saved);
@@ -1298,6 +1439,27 @@ int mx_layer_unpack(int blob_fd, const char *target_dir, const mx_layer_unpack_o
                 }
         }
 
+        if (opts->whiteouts == MX_WHITEOUT_OVERLAY && opts->lower_dirs && opts->n_lower_dirs) {
+                u.lower_fds = calloc(opts->n_lower_dirs, sizeof(*u.lower_fds));
+                if (!u.lower_fds) {
+                        unpack_clear(&u);
+                        return mx_error_oom(err);
+                }
+                for (size_t i = 0; i < opts->n_lower_dirs; i++)
+                        u.lower_fds[i] = -1;
+                u.n_lower = opts->n_lower_dirs;
+                for (size_t i = 0; i < opts->n_lower_dirs; i++) {
+                        const char *l = opts->lower_dirs[i];
+
+                        u.lower_fds[i] = l ? open(l, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+                        if (u.lower_fds[i] < 0) {
+                                int code = mx_error_errno(err, MX_D_IMAGE, "open lower layer '%s'",
+                                                          l ? l : "(null)");
+                                unpack_clear(&u);
+                                return code;
+                        }
+                }
+        }
         if (remember_dir(&u, "", u.rootfd) < 0) {
                 unpack_clear(&u);
                 return mx_error_oom(err);

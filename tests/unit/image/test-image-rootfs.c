@@ -204,3 +204,78 @@ MX_TEST(rootfs_failures)
         ASSERT_ERR(mx_rootfs_flatten(layers, 1, missing, &err), MX_ENOTFOUND);
         mx_error_free(err);
 }
+
+/* A layer whose tar omits parents ("tmp/x" without "tmp/"): given the layers below, the
+ * parents it creates carry what the stack below shows, so the mounted /tmp stays 1777. */
+MX_TEST(rootfs_implicit_parents_take_lower_metadata)
+{
+        static const struct tent low[] = {
+                {"tmp/", 'd', NULL, 01777, 0, 0, "user.t", "v", 1500000000, 0},
+                {"etc/", 'd', NULL, 0750, 5, 6, NULL, NULL, 1500000001, 0},
+                {"etc/f", 'f', "f\n", 0, 0, 0, NULL, NULL, 0, 0},
+        };
+        static const struct tent up[] = {
+                {"tmp/x", 'f', "x\n", 0, 0, 0, NULL, NULL, 0, 0},
+                {"etc/.wh.f", 'f', "", 0, 0, 0, NULL, NULL, 0, 0},
+                {"new/deeper/y", 'f', "y\n", 0, 0, 0, NULL, NULL, 0, 0},
+        };
+        cleanup_free char *d1 = NULL, *d2 = NULL, *d3 = NULL, *tar = NULL, *mnt = NULL;
+        mx_layer_unpack_opts o = MX_LAYER_UNPACK_OPTS_INIT;
+        mx_error *err = NULL;
+        int fd;
+
+        d1 = make_layer("impl-low", low, MX_ARRAY_SIZE(low));
+        d2 = mkdir_t("impl-up");
+        d3 = mkdir_t("impl-up-alone");
+        tar = tpath("impl-up.tar");
+        ASSERT_OK(make_tar(tar, up, MX_ARRAY_SIZE(up)));
+        {
+                const char *lowers[] = {d1};
+                o.lower_dirs = lowers;
+                o.n_lower_dirs = 1;
+                fd = open(tar, O_RDONLY | O_CLOEXEC);
+                ASSERT_OK_E(mx_layer_unpack(fd, d2, &o, NULL, &err), err);
+                close(fd);
+        }
+        ASSERT_EQ(sh("test \"$(stat -c %%a:%%u:%%g:%%Y '%s/tmp')\" = 1777:0:0:1500000000", d2), 0);
+        ASSERT_EQ(sh("test \"$(stat -c %%a:%%u:%%g:%%Y '%s/etc')\" = 750:5:6:1500000001", d2), 0);
+        ASSERT_EQ(sh("test \"$(stat -c %%a:%%u '%s/new/deeper')\" = 755:0 && test -c '%s/etc/f'",
+                     d2, d2),
+                  0);
+        ASSERT_EQ(sh("! command -v getfattr >/dev/null || "
+                     "test \"$(getfattr --only-values -n user.t '%s/tmp')\" = v",
+                     d2),
+                  0);
+        /* without the layers below: Docker's defaults */
+        o.lower_dirs = NULL;
+        o.n_lower_dirs = 0;
+        fd = open(tar, O_RDONLY | O_CLOEXEC);
+        ASSERT_OK_E(mx_layer_unpack(fd, d3, &o, NULL, &err), err);
+        close(fd);
+        ASSERT_EQ(sh("test \"$(stat -c %%a '%s/tmp')\" = 755", d3), 0);
+        /* a missing lower is an error naming it */
+        {
+                const char *bad[] = {"/nonexistent-lower-layer"};
+                cleanup_free char *d4 = mkdir_t("impl-bad");
+                o.lower_dirs = bad;
+                o.n_lower_dirs = 1;
+                fd = open(tar, O_RDONLY | O_CLOEXEC);
+                ASSERT_ERR(mx_layer_unpack(fd, d4, &o, NULL, &err), MX_ENOTFOUND);
+                close(fd);
+                ASSERT_EQ(err->domain, MX_D_IMAGE);
+                ASSERT_TRUE(strstr(err->message, "nonexistent-lower-layer") != NULL);
+                mx_error_free(err), err = NULL;
+        }
+        if (geteuid() != 0 || !mx_rootfs_overlay_supported())
+                return;
+        mnt = mkdir_t("impl-mnt");
+        {
+                const char *layers[] = {d2, d1};
+                ASSERT_OK_E(mx_rootfs_mount(layers, 2, NULL, NULL, mnt, 0, &err), err);
+        }
+        ASSERT_EQ(sh("test \"$(stat -c %%a '%s/tmp')\" = 1777 && test -f '%s/tmp/x' && "
+                     "! test -e '%s/etc/f'",
+                     mnt, mnt, mnt),
+                  0);
+        ASSERT_OK_E(mx_rootfs_unmount(mnt, &err), err);
+}
