@@ -111,6 +111,7 @@ typedef struct mx_layer_unpack_opts {
          * A parent directory the tar omits (say "tmp/x" without "tmp/") is then created with
          * the owner, mode, times and xattrs the stack below shows at that path, as an
          * overlay mount showed it before this layer; without them it is 0755, root, now.
+         * They must be complete (unpacked already), so passing them orders the unpacks.
          */
         const char *const *lower_dirs;
         size_t n_lower_dirs; /**< number of lower_dirs */
