@@ -190,6 +190,17 @@ MX_EXTERN int mx_container_list(mx_runtime *rt, unsigned int flags, char **json_
 MX_EXTERN int mx_container_inspect(mx_runtime *rt, const char *ref, char **json_out,
                                    mx_error **err) MX_WARN_UNUSED_RESULT;
 
+/**
+ * The seed's ContainerMetrics of a running container as a JSON object (one line, the seed's
+ * keys in its order): two samples of its cgroup, /proc/stat and its network namespace's
+ * counters interval_ms apart (0: 1000), CPU percent as `docker stats` computes it, and
+ * performance_score (docs/internals/network.md). Blocks for the interval.
+ * Caller frees *json_out with mx_free().
+ * @return 0, MX_ENOTFOUND, MX_EINVAL (not running), MX_EIO
+ */
+MX_EXTERN int mx_container_stats(mx_runtime *rt, const char *ref, int interval_ms, char **json_out,
+                                 mx_error **err) MX_WARN_UNUSED_RESULT;
+
 /** Freeze / thaw all the container's processes. */
 MX_EXTERN int mx_container_pause(mx_runtime *rt, const char *ref,
                                  mx_error **err) MX_WARN_UNUSED_RESULT;
@@ -262,12 +273,14 @@ MX_EXTERN int mx_runtime_monitor_main(const char *root, const char *runtime, con
                                       unsigned int flags);
 
 /**
- * The Python face's entry point: operation "create", "start", "stop", "remove", "restart" or
- * "logs" on container_name, with config_json (ContainerConfig, for create; may be NULL) and
- * options_json (kwargs: {"root": ..., "runtime": ..., "timeout": 10, "force": false,
- * "tail": N, "start": true}). *result_json gets the seed's dictionary (operation,
- * container_name, success, container_id, status, execution_time, logs, error_message) on
- * success; on failure the function returns < 0 and fills err. Caller frees with mx_free().
+ * The Python face's entry point: operation "create", "start", "stop", "remove", "restart",
+ * "logs" or "stats" on container_name, with config_json (ContainerConfig, for create; may be
+ * NULL) and options_json (kwargs: {"root": ..., "runtime": ..., "timeout": 10, "force":
+ * false, "volumes": false, "tail": N, "start": true, "interval_ms": 1000}). *result_json gets
+ * the seed's dictionary (operation, container_name, success, container_id, status,
+ * execution_time, logs, error_message; "metrics" with the seed's ContainerMetrics for stats)
+ * on success; on failure the function returns < 0 and fills err. Caller frees with
+ * mx_free().
  */
 MX_EXTERN int mx_manage_containers(const char *operation, const char *container_name,
                                    const char *config_json, const char *options_json,

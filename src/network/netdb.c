@@ -305,14 +305,30 @@ static int insert_network(const mx_netctx *ctx, const char *id, const char *name
         return 0;
 }
 
+/*
+ * host-local's dataDir. The default network's bridge (mx0) and subnet are the same for every
+ * store on the host, so its leases must be too: two stores with separate lease files would
+ * hand one address to two containers on one bridge. They live under /run (a reboot wipes
+ * the bridge and the leases together); $MYRMEX_SHARED_IPAM_DIR overrides it. User networks
+ * have a bridge and a subnet of their own, and keep their leases in the store.
+ */
+static char *ipam_dir(const mx_netctx *ctx, const mx_net_rec *rec)
+{
+        const char *shared = getenv("MYRMEX_SHARED_IPAM_DIR");
+        char *p = NULL;
+
+        if (rec && rec->bridge && strcmp(rec->bridge, "mx0") == 0)
+                return strdup(shared && *shared ? shared : "/run/myrmex/ipam");
+        return asprintf(&p, "%s/networks/ipam", ctx->root) < 0 ? NULL : p;
+}
+
 static int write_conflist(const mx_netctx *ctx, const mx_net_rec *rec, mx_error **err)
 {
         cleanup_json json_t *list = NULL;
-        cleanup_free char *dir = NULL, *ipam = NULL, *path = NULL, *text = NULL;
+        cleanup_free char *dir = NULL, *ipam = ipam_dir(ctx, rec), *path = NULL, *text = NULL;
         int r;
 
-        if (asprintf(&dir, "%s/networks", ctx->root) < 0 ||
-            asprintf(&ipam, "%s/networks/ipam", ctx->root) < 0 ||
+        if (!ipam || asprintf(&dir, "%s/networks", ctx->root) < 0 ||
             asprintf(&path, "%s/networks/%s.conflist", ctx->root, rec->name) < 0)
                 return mx_error_oom(err);
         r = mx_fs_mkdir_p(ipam, 0700, err);
@@ -329,10 +345,12 @@ static int write_conflist(const mx_netctx *ctx, const mx_net_rec *rec, mx_error 
 
 int mx_net__conflist_for(json_t **out, const mx_netctx *ctx, const mx_net_rec *rec, mx_error **err)
 {
-        cleanup_free char *ipam = NULL;
+        cleanup_free char *ipam = ipam_dir(ctx, rec);
 
-        if (asprintf(&ipam, "%s/networks/ipam", ctx->root) < 0)
+        if (!ipam)
                 return mx_error_oom(err);
+        if (mx_fs_mkdir_p(ipam, 0700, NULL) < 0)
+                return mx_error_errno(err, MX_D_NETWORK, "create '%s'", ipam);
         return mx_cni__conflist(out, rec, ipam, err);
 }
 

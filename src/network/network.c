@@ -138,8 +138,11 @@ static int64_t proc_start_time(int pid)
         p = strrchr(b.ptr, ')');
         if (!p)
                 return -1;
-        /* Fields after the command: state is field 3, starttime field 22. */
+        /* Fields after the command: state is field 3, starttime field 22. A zombie is dead:
+         * it holds no namespace and an init that reaps lazily may keep it for seconds. */
         p += 2;
+        if (*p == 'Z' || *p == 'X')
+                return -1;
         for (int field = 3; field < 22 && p; field++) {
                 p = strchr(p, ' ');
                 if (p)

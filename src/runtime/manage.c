@@ -51,7 +51,7 @@ static const char *state_of(mx_runtime *rt, const char *id, char *buf, size_t le
 int mx_manage_containers(const char *operation, const char *container_name, const char *config_json,
                          const char *options_json, char **result_json, mx_error **err)
 {
-        cleanup_json json_t *opts = NULL, *cfg = NULL, *res = NULL;
+        cleanup_json json_t *opts = NULL, *cfg = NULL, *res = NULL, *metrics = NULL;
         mx_runtime_opts ro = MX_RUNTIME_OPTS_INIT;
         mx_runtime *rt = NULL;
         cleanup_free char *id = NULL;
@@ -76,10 +76,11 @@ int mx_manage_containers(const char *operation, const char *container_name, cons
         ro.runtime = mx_json_str(opts, "runtime");
         if (strcmp(operation, "create") != 0 && strcmp(operation, "start") != 0 &&
             strcmp(operation, "stop") != 0 && strcmp(operation, "remove") != 0 &&
-            strcmp(operation, "restart") != 0 && strcmp(operation, "logs") != 0)
+            strcmp(operation, "restart") != 0 && strcmp(operation, "logs") != 0 &&
+            strcmp(operation, "stats") != 0)
                 return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0,
                                     "unknown operation '%s' (create, start, stop, remove, "
-                                    "restart, logs)",
+                                    "restart, logs, stats)",
                                     operation);
         r = mx_runtime_open(&rt, &ro, err);
         if (r < 0)
@@ -97,18 +98,9 @@ int mx_manage_containers(const char *operation, const char *container_name, cons
                 } else {
                         cfg = json_object();
                 }
+                /* ports, volumes and networks (the seed's list, or none/host) are resolved by
+                 * mx_container_create itself */
                 json_object_set_new(cfg, "name", json_string(container_name));
-                {
-                        /* the seed's networks list: none and host only until networking */
-                        json_t *nets = json_object_get(cfg, "networks");
-
-                        if (json_is_array(nets) && json_array_size(nets) == 1 &&
-                            json_is_string(json_array_get(nets, 0)) &&
-                            !json_object_get(cfg, "network_mode"))
-                                json_object_set_new(
-                                        cfg, "network_mode",
-                                        json_string(json_string_value(json_array_get(nets, 0))));
-                }
                 text = mx_json_dump_compact(cfg);
                 if (!text) {
                         r = mx_error_oom(err);
@@ -130,10 +122,21 @@ int mx_manage_containers(const char *operation, const char *container_name, cons
                         if (r >= 0)
                                 r = mx_container_start(rt, id, 0, err);
                 } else if (strcmp(operation, "remove") == 0) {
-                        r = mx_container_remove(
-                                rt, id,
-                                json_is_true(json_object_get(opts, "force")) ? MX_REMOVE_FORCE : 0,
-                                err);
+                        unsigned fl = 0;
+
+                        if (json_is_true(json_object_get(opts, "force")))
+                                fl |= MX_REMOVE_FORCE;
+                        if (json_is_true(json_object_get(opts, "volumes")))
+                                fl |= MX_REMOVE_VOLUMES;
+                        r = mx_container_remove(rt, id, fl, err);
+                } else if (strcmp(operation, "stats") == 0) {
+                        cleanup_free char *mt = NULL;
+
+                        r = mx_container_stats(rt, id, (int)mx_json_int(opts, "interval_ms", 0),
+                                               &mt, err);
+                        if (r >= 0 &&
+                            mx_json_parse(&metrics, mt, strlen(mt), 1 << 20, 1, "metrics", err) < 0)
+                                r = MX_EFORMAT;
                 } else {
                         mx_logs_opts lo = MX_LOGS_OPTS_INIT;
                         logs_ctx ctx = {&logs, json_is_true(json_object_get(opts, "timestamps"))};
@@ -155,6 +158,8 @@ int mx_manage_containers(const char *operation, const char *container_name, cons
                 r = mx_error_oom(err);
                 goto out;
         }
+        if (metrics)
+                json_object_set(res, "metrics", metrics);
         *result_json = mx_json_dump_ordered(res);
         if (!*result_json)
                 r = mx_error_oom(err);

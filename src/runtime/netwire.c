@@ -705,3 +705,59 @@ json_t *mx_runtime__health_read(const mx_runtime *rt, const char *id)
         mx_buf_clear(&b);
         return j;
 }
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+int mx_container_stats(mx_runtime *rt, const char *ref, int interval_ms, char **json_out,
+                       mx_error **err)
+{
+        cleanup_free char *id = NULL;
+        cleanup(mx_ctr_freep) mx_ctr *c = NULL;
+        cleanup_json json_t *cfg = NULL, *health = NULL;
+        mx_metrics_context ctx = {0};
+        mx_container_metrics m;
+        const char *cpus;
+        char *text;
+        int r;
+
+        if (!rt || !ref || !json_out)
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0, "invalid argument");
+        r = mx_container_resolve(rt, ref, &id, err);
+        if (r < 0)
+                return r;
+        r = mx_runtime__db_get(rt->db, id, &c, err);
+        if (r >= 0)
+                r = mx_runtime__refresh(rt, c, err);
+        if (r < 0)
+                return r;
+        if ((strcmp(c->state, "running") != 0 && strcmp(c->state, "paused") != 0) || c->pid <= 0)
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0,
+                                    "container '%s' is not running", c->name);
+        if (mx_json_parse(&cfg, c->config_json, strlen(c->config_json), 1 << 20, 1, "config",
+                          NULL) < 0)
+                cfg = json_object();
+        cpus = mx_json_str(json_object_get(cfg, "resources"), "cpu_limit");
+        if (cpus) {
+                int64_t quota = 0;
+                uint64_t period = 0;
+
+                if (mx_runtime__parse_cpus(cpus, &quota, &period) == 0 && quota > 0 && period)
+                        ctx.cpu_limit = (double)quota / (double)period;
+        }
+        if (json_object_get(cfg, "_healthcheck")) {
+                health = mx_runtime__health_read(rt, c->id);
+                ctx.health =
+                        mx_json_str(health, "Status") ? mx_json_str(health, "Status") : "starting";
+        }
+        ctx.container_name = c->name;
+        ctx.started_unix_ns = c->started_at;
+        ctx.restart_count = c->restart_count;
+        r = mx_metrics_collect(&m, (int)c->pid, &ctx, interval_ms, err);
+        if (r < 0)
+                return mx_error_wrap(err, MX_D_RUNTIME, "stats of '%s'", c->name);
+        text = mx_metrics_to_json(&m);
+        if (!text)
+                return mx_error_oom(err);
+        *json_out = text;
+        return 0;
+}

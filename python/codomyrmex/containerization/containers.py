@@ -13,10 +13,11 @@ import json
 
 from . import _lib
 
-OPERATIONS = ("create", "start", "stop", "remove", "restart", "logs")
+OPERATIONS = ("create", "start", "stop", "remove", "restart", "logs", "stats")
 
 # kwargs passed through to the library
-_OPTION_KEYS = ("root", "runtime", "timeout", "force", "tail", "start", "timestamps")
+_OPTION_KEYS = ("root", "runtime", "timeout", "force", "tail", "start", "timestamps", "volumes",
+                "interval_ms")
 
 # ContainerConfig keys the library takes as they are (docker-py's shapes)
 _CONFIG_KEYS = ("image", "name", "command", "environment", "ports", "volumes", "networks",
@@ -24,7 +25,8 @@ _CONFIG_KEYS = ("image", "name", "command", "environment", "ports", "volumes", "
                 "extra_hosts", "user", "working_dir", "tty", "stdin_open", "read_only",
                 "tmpfs", "cap_add", "cap_drop", "privileged", "security_opt", "init",
                 "ulimits", "auto_remove", "rootfs", "network_mode", "log_opts", "stop_signal",
-                "stop_timeout")
+                "stop_timeout", "dns", "dns_search", "dns_options", "mounts", "publish_all",
+                "healthcheck")
 
 _declared = False
 
@@ -88,9 +90,9 @@ def _options(kwargs):
                            % (k, ", ".join(_OPTION_KEYS)))
         if v is None:
             continue
-        if k in ("force", "start", "timestamps"):
+        if k in ("force", "start", "timestamps", "volumes"):
             v = bool(v)
-        elif k in ("timeout", "tail"):
+        elif k in ("timeout", "tail", "interval_ms"):
             v = int(v)
         else:
             v = str(v)
@@ -99,21 +101,27 @@ def _options(kwargs):
 
 
 def manage_containers(operation, container_name, config=None, **kwargs):
-    """Manage container lifecycle: create, start, stop, remove, restart, logs.
+    """Manage container lifecycle: create, start, stop, remove, restart, logs, stats.
 
     ``config`` (for create) is the seed's ContainerConfig: image, name, command,
-    environment, ports, volumes ({"/host": {"bind": "/path", "mode": "ro"}}), networks,
-    resources ({"cpu_limit": "1.5", "memory_limit": "512m", ...}), restart_policy ("no",
-    "always", "unless-stopped", "on-failure[:N]"), labels. Published ports and networks other
-    than "none"/"host" are refused until container networking lands.
+    environment, ports ({"80/tcp": 8080}, {"80/tcp": ["127.0.0.1", 8080]}, {"53/udp": None}
+    for any free port), volumes ({"/host": {"bind": "/path", "mode": "ro"}} binds,
+    {"name": {"bind": "/path"}} named volumes seeded from the image on first use), networks
+    (names; the default is "bridge", "none" and "host" as Docker's), resources
+    ({"cpu_limit": "1.5", "memory_limit": "512m", ...}), restart_policy ("no", "always",
+    "unless-stopped", "on-failure[:N]"), labels; also dns, mounts (--mount strings) and
+    healthcheck (docker-py's {"test": [...], "interval": ns, ...}).
 
     kwargs: root (the store directory), runtime ("crun", "runc" or a path), timeout (stop,
-    restart: seconds before SIGKILL), force (remove a running container), tail (logs: last N
-    lines), timestamps (logs), start (create: start it too), raise_on_error (default True).
+    restart: seconds before SIGKILL), force (remove a running container), volumes (remove:
+    its anonymous volumes too), tail (logs: last N lines), timestamps (logs), start (create:
+    start it too), interval_ms (stats: the sampling interval, default 1000),
+    raise_on_error (default True).
 
     Returns the seed's dictionary: operation, container_name, success, container_id,
-    status, execution_time, logs, error_message. Raises ContainerManagementError on
-    failure, or returns the dictionary with success False under raise_on_error=False.
+    status, execution_time, logs, error_message, and for stats ``metrics``: the seed's
+    ContainerMetrics as a dict. Raises ContainerManagementError on failure, or returns the
+    dictionary with success False under raise_on_error=False.
     """
     raise_on_error = kwargs.pop("raise_on_error", True)
     defaults = {
