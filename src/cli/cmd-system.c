@@ -5,8 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <myrmex/network.h>
 #include <myrmex/runtime.h>
 #include <myrmex/store.h>
+#include <myrmex/volume.h>
 
 #include "cli.h"
 
@@ -14,6 +16,8 @@
 #pragma weak mx_runtime_open
 #pragma weak mx_runtime_free
 #pragma weak mx_container_prune
+#pragma weak mx_network_prune
+#pragma weak mx_volume_prune
 
 /* ---- system check ----------------------------------------------------------------------- */
 
@@ -312,6 +316,56 @@ static int prune_containers(mx_cli *cli)
         return r;
 }
 
+static void print_names(const char *title, char **names)
+{
+        if (!names || !names[0])
+                return;
+        printf("%s:\n", title);
+        for (char **p = names; *p; p++)
+                printf("%s\n", *p);
+        printf("\n");
+}
+
+static void free_names(char **names)
+{
+        for (char **p = names; p && *p; p++)
+                mx_free(*p);
+        mx_free(names);
+}
+
+/* Networks no container uses, and with --volumes the anonymous volumes, when those modules
+ * are built in. Adds the bytes freed to *reclaimed. */
+static int prune_networks_volumes(mx_cli *cli, mx_store *s, bool volumes, uint64_t *reclaimed)
+{
+        mx_error *err = NULL;
+        char **names = NULL;
+        int r = 0;
+
+        if (mx_network_prune) {
+                if (mx_network_prune(&names, s, &err) < 0)
+                        r = mx_cli_fail(cli, err, "prune networks");
+                else
+                        print_names("Deleted Networks", names);
+                free_names(names);
+                names = NULL;
+                mx_error_free(err);
+                err = NULL;
+        }
+        if (volumes && mx_volume_prune) {
+                uint64_t bytes = 0;
+
+                if (mx_volume_prune(&names, &bytes, s, 0, &err) < 0) {
+                        r = mx_cli_fail(cli, err, "prune volumes");
+                } else {
+                        print_names("Deleted Volumes", names);
+                        *reclaimed += bytes;
+                }
+                free_names(names);
+                mx_error_free(err);
+        }
+        return r;
+}
+
 static int cmd_system_prune(mx_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -320,10 +374,11 @@ static int cmd_system_prune(mx_cli *cli, int argc, char **argv)
                 {"volumes", no_argument, NULL, 'V'},
                 {0},
         };
-        bool all = false, force = false;
+        bool all = false, force = false, volumes = false;
         mx_store *s = NULL;
         mx_store_prune_report *rep = NULL;
         mx_error *err = NULL;
+        uint64_t reclaimed = 0;
         int c, r = 0;
 
         while ((c = mx_cli_getopt(cli, argc, argv, "af", opts)) != -1) {
@@ -335,6 +390,7 @@ static int cmd_system_prune(mx_cli *cli, int argc, char **argv)
                         force = true;
                         break;
                 case 'V':
+                        volumes = true;
                         break;
                 default:
                         return cli->exit_code;
@@ -344,20 +400,33 @@ static int cmd_system_prune(mx_cli *cli, int argc, char **argv)
                 return 2;
         if (!force && !mx_cli_confirm(cli, all ? "WARNING! This will remove:\n"
                                                  "  - all stopped containers\n"
+                                                 "  - all networks not used by at least one "
+                                                 "container\n"
                                                  "  - all images without at least one container "
                                                  "associated to them\n"
                                                  "  - unused data in the store"
                                                : "WARNING! This will remove:\n"
                                                  "  - all stopped containers\n"
+                                                 "  - all networks not used by at least one "
+                                                 "container\n"
                                                  "  - all dangling images\n"
                                                  "  - unused data in the store"))
                 return 0;
         r = prune_containers(cli);
-        if (mx_cli_store(cli, &s, &err) < 0 || mx_store_prune(s, all, &rep, &err) < 0) {
+        if (mx_cli_store(cli, &s, &err) < 0) {
                 r = mx_cli_error(cli, err);
                 mx_error_free(err);
                 return r;
         }
+        if (prune_networks_volumes(cli, s, volumes, &reclaimed))
+                r = 1;
+        if (mx_store_prune(s, all, &rep, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                mx_error_free(err);
+                return r;
+        }
+        /* one total for everything, as Docker prints it */
+        rep->reclaimed += reclaimed;
         mx_cli_print_prune(rep);
         mx_store_prune_report_free(rep);
         return r;

@@ -100,6 +100,19 @@ class TestSystemPrune(MyrmexTestCase):
         self.assertEqual(os.listdir(blobs) if os.path.isdir(blobs) else [], [])
 
 
+    def test_prune_networks_and_anonymous_volumes(self):
+        self.mx.run("network", "create", "prunenet")
+        anon = self.mx.out("volume", "create")
+        self.mx.run("volume", "create", "keepme")
+        out = self.mx.run("system", "prune", "-f").stdout
+        self.assertIn("Deleted Networks:\nprunenet\n", out)
+        self.assertNotIn("Deleted Volumes", out)
+        self.assertIn(anon, self.mx.out("volume", "ls", "-q").split())
+        out = self.mx.run("system", "prune", "-f", "--volumes").stdout
+        self.assertIn("Deleted Volumes:\n%s\n" % anon, out)
+        self.assertEqual(self.mx.out("volume", "ls", "-q").split(), ["keepme"])
+
+
 class TestInfoVersion(MyrmexTestCase):
     def test_info(self):
         self.mx.import_busybox()
