@@ -708,3 +708,35 @@ MX_TEST(remove_tree_deep_long_and_mounts)
         ASSERT_OK_E(mx_layer_remove_tree(outer, &err), err);
         mx_buf_clear(&path);
 }
+
+/* Empty input: a valid empty gzip member / zstd frame / nothing, each unpacking to nothing,
+ * with the diffID of the empty stream. An empty blob is a valid empty layer too. */
+MX_TEST(compress_and_unpack_empty)
+{
+        static const char empty_sha[] =
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        mx_compression kinds[] = {MX_COMPRESSION_GZIP, MX_COMPRESSION_ZSTD, MX_COMPRESSION_NONE};
+        cleanup_free char *in = tpath("empty");
+        mx_error *err = NULL;
+
+        ASSERT_EQ(sh(": > '%s'", in), 0);
+        for (size_t i = 0; i < MX_ARRAY_SIZE(kinds); i++) {
+                cleanup_free char *out = NULL, *dir = NULL, *name = NULL;
+                mx_layer_info ci, ui;
+
+                ASSERT_TRUE(asprintf(&name, "empty-%zu", i) > 0);
+                out = tpath(name);
+                free(name);
+                ASSERT_TRUE(asprintf(&name, "empty-%zu-dir", i) > 0);
+                dir = fresh_dir(name);
+                ASSERT_OK_E(compress_file(in, out, kinds[i], 0, &ci, &err), err);
+                ASSERT_STREQ(ci.diff_id, empty_sha);
+                ASSERT_EQ(ci.uncompressed_size, 0);
+                ASSERT_TRUE(kinds[i] == MX_COMPRESSION_NONE ? ci.compressed_size == 0
+                                                            : ci.compressed_size > 0);
+                ASSERT_OK_E(unpack_file(out, dir, NULL, &ui, &err), err);
+                ASSERT_EQ(ui.compression, kinds[i]);
+                ASSERT_STREQ(ui.diff_id, empty_sha);
+                ASSERT_EQ(ui.entries, 0);
+        }
+}
