@@ -72,6 +72,18 @@ class TestSystemDf(MyrmexTestCase):
         out = self.mx.out("system", "df", "--format", "{{.Type}}={{.TotalCount}}")
         self.assertEqual(out.splitlines()[0], "Images=1")
 
+    def test_volumes_row(self):
+        self.mx.run("volume", "create", "data")
+        mountpoint = json.loads(self.mx.out("volume", "inspect", "data"))[0]["Mountpoint"]
+        with open(os.path.join(mountpoint, "blob"), "wb") as f:
+            f.write(b"x" * 300000)
+        rows = {r["Type"]: r for r in self.mx.json_lines("system", "df", "--format", "json")}
+        vol = rows["Local Volumes"]
+        self.assertEqual(vol["TotalCount"], "1")
+        self.assertEqual(vol["Active"], "0")
+        self.assertEqual(vol["Size"], "300kB")
+        self.assertEqual(vol["Reclaimable"], "300kB (100%)")
+
     def test_verbose(self):
         image_id = self.mx.import_busybox()
         out = self.mx.run("system", "df", "-v").stdout
