@@ -41,8 +41,8 @@ if [ ! -f "$ROOTFS/.complete" ]; then
 fi
 
 rm -rf "$OCI" "$CACHE/bundle"
-umoci init --layout "$OCI"
-umoci new --image "$OCI:$TAG"
+umoci init --layout "$OCI" >&2
+umoci new --image "$OCI:$TAG" >&2
 umoci unpack --image "$OCI:$TAG" "$CACHE/bundle" >/dev/null
 R="$CACHE/bundle/rootfs"
 
@@ -72,7 +72,7 @@ repack "remove docs and caches"
 echo big > "$R/etc/hostname"
 mkdir -p "$R/srv/app" && cp "$R/etc/os-release" "$R/srv/app/release"
 repack "configure"
-umoci gc --layout "$OCI"
+umoci gc --layout "$OCI" >&2
 rm -rf "$CACHE/bundle"
 touch "$OCI/.complete"
 echo "$OCI"
