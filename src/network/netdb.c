@@ -220,7 +220,10 @@ static void fmt_ip(char out[16], uint32_t host_order)
         inet_ntop(AF_INET, &a, out, 16);
 }
 
-/* Host routes (other than the default and our own bridges) that a subnet must avoid. */
+/* Host routes that a subnet must avoid: every one but the default route and the shared
+ * default bridge's (mx0, the same for every store). Another store's user bridge (mx-...) is
+ * avoided too: two bridges on one subnet break routing for both. This store's own networks
+ * are in its database (db_overlap). */
 static int host_routes_overlap(uint32_t net, int prefix)
 {
         cleanup_buf mx_buf b = MX_BUF_INIT;
@@ -235,7 +238,7 @@ static int host_routes_overlap(uint32_t net, int prefix)
                 if (sscanf(line + 1, "%31s %x %x %x %u %u %u %x", ifname, &dst, &gw, &flags,
                            &refcnt, &use, &metric, &mask) != 8)
                         continue;
-                if (mask == 0 || strncmp(ifname, "mx", 2) == 0)
+                if (mask == 0 || strcmp(ifname, "mx0") == 0)
                         continue;
                 {
                         uint32_t d = ntohl(dst), m = ntohl(mask);
