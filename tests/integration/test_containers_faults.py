@@ -7,6 +7,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -97,9 +98,18 @@ class TestMonitorFaults(FaultCase):
 
     def test_monitor_killed_at_every_point(self):
         points = self.fault_points({}, "run", "--name", "probe", "busybox", "true")
-        mon = [p for p in points if p.startswith("runtime-monitor-")]
-        self.assertEqual(mon, ["runtime-monitor-listening", "runtime-monitor-before-run",
-                               "runtime-monitor-running", "runtime-monitor-exited"])
+        # the monitor's points, its network attach on the default bridge included
+        mon = []
+        for p in points[points.index("runtime-monitor-listening"):]:
+            if p not in mon:
+                mon.append(p)
+            if p == "runtime-monitor-exited":
+                break
+        self.assertEqual(mon, ["runtime-monitor-listening", "network-attach-recorded",
+                               "netns-created", "cni-add-plugin", "network-cni-added",
+                               "network-attached", "runtime-monitor-network",
+                               "runtime-monitor-before-run", "runtime-monitor-running",
+                               "runtime-monitor-exited"])
         self.mx.run("rm", "probe")
         # the monitor's own points are numbered in its process; find each one's number
         log = os.path.join(self.tmp, "mon.log")
@@ -132,6 +142,12 @@ class TestMonitorFaults(FaultCase):
             self.mx.run("rm", "-f", "victim")
             self.assertEqual(self.mx.out("ps", "-aq"), "")
             self.assertEqual(self.mounts_under_root(), [], target)
+            # nothing of its network is left: no namespace file, no attachment record
+            netns = os.path.join(self.mx.root, "run", "netns")
+            self.assertEqual(os.listdir(netns) if os.path.isdir(netns) else [], [], target)
+            with sqlite3.connect(os.path.join(self.mx.root, "myrmex.db")) as db:
+                self.assertEqual(db.execute("SELECT count(*) FROM net_attachments")
+                                 .fetchone()[0], 0, target)
             if target == "runtime-monitor-exited":
                 self.assertEqual(cp.returncode, 0)  # recorded before the monitor died
             elif target == "runtime-monitor-running":

@@ -66,8 +66,11 @@ class TestIsolation(MyrmexTestCase):
         self.assertEqual(lines[2], "0")  # masked
 
     def test_cannot_see_host_network_with_none(self):
-        cp = self.sh("ls /sys/class/net | tr '\\n' ' '")
+        cp = self.sh("ls /sys/class/net | tr '\\n' ' '", "--network", "none")
         self.assertEqual(cp.stdout.split(), ["lo"])
+        # the default bridge: lo and the container's own end of its veth, nothing of the host
+        cp = self.sh("ls /sys/class/net | tr '\\n' ' '")
+        self.assertEqual(cp.stdout.split(), ["eth0", "lo"])
 
     def test_memory_limit_is_enforced_and_oom_reported(self):
         # the container's process allocates (and touches) 96 MB under a 32 MB limit

@@ -99,10 +99,14 @@ class TestManageContainers(unittest.TestCase):
         self.assertFalse(r["success"])
         self.assertIn("no such container", r["error_message"])
 
-        r = self.manage("create", "ported", {"image": "busybox", "ports": {"80/tcp": 8080}},
+        r = self.manage("create", "ported", {"image": "busybox", "ports": {"80/tcp": "x"}},
                         raise_on_error=False)
         self.assertFalse(r["success"])
-        self.assertIn("networking", r["error_message"])
+        self.assertIn("ports", r["error_message"])
+        r = self.manage("create", "netless", {"image": "busybox", "networks": ["nosuchnet"]},
+                        raise_on_error=False)
+        self.assertFalse(r["success"])
+        self.assertIn("nosuchnet", r["error_message"])
 
         with self.assertRaises(self.cz.ContainerManagementError):
             self.manage("create", "noimg", {"image": "not-there"})
