@@ -6,7 +6,8 @@ then DEL in reverse, for a network namespace made beforehand. No published port,
 `run --rm IMAGE true`.
 
 Usage: bench/network-run-cni.py CONFLIST NETNS_PATH [RUNS]
-Prints the mean, min and max of one ADD+DEL round in ms (after one warm-up round).
+Prints the mean, min and max of one ADD+DEL round in ms (after one warm-up round), and of
+the ADD half alone (`run` waits for the ADD; the DEL runs after the exit is reported).
 """
 
 import json
@@ -30,14 +31,17 @@ def call(plugin, cmd, netns, conf):
     return json.loads(cp.stdout) if cp.stdout.strip() else None
 
 
-def one_round(conflist, netns):
+def one_round(conflist, netns, split=None):
     prev = None
+    t0 = time.perf_counter()
     for p in conflist["plugins"]:
         conf = dict(p, name=conflist["name"], cniVersion=conflist["cniVersion"])
         conf.pop("capabilities", None)
         if prev is not None:
             conf["prevResult"] = prev
         prev = call(p["type"], "ADD", netns, conf)
+    if split is not None:
+        split.append((time.perf_counter() - t0) * 1000)
     for p in reversed(conflist["plugins"]):
         conf = dict(p, name=conflist["name"], cniVersion=conflist["cniVersion"],
                     prevResult=prev)
@@ -50,13 +54,15 @@ def main():
     netns = sys.argv[2]
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     one_round(conflist, netns)  # warm-up
-    times = []
+    times, adds = [], []
     for _ in range(runs):
         t = time.perf_counter()
-        one_round(conflist, netns)
+        one_round(conflist, netns, adds)
         times.append((time.perf_counter() - t) * 1000)
     print("cni ADD+DEL (bridge, portmap, firewall): mean %.1f ms  min %.1f  max %.1f  "
           "(%d runs)" % (statistics.mean(times), min(times), max(times), runs))
+    print("cni ADD alone:                          mean %.1f ms  min %.1f  max %.1f"
+          % (statistics.mean(adds), min(adds), max(adds)))
 
 
 if __name__ == "__main__":
