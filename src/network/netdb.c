@@ -335,6 +335,8 @@ static int write_conflist(const mx_netctx *ctx, const mx_net_rec *rec, mx_error 
             asprintf(&path, "%s/networks/%s.conflist", ctx->root, rec->name) < 0)
                 return mx_error_oom(err);
         r = mx_fs_mkdir_p(ipam, 0700, err);
+        if (r >= 0)
+                r = mx_fs_mkdir_p(dir, 0700, err);
         if (r < 0)
                 return r;
         r = mx_cni__conflist(&list, rec, ipam, err);
