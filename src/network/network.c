@@ -758,6 +758,22 @@ static void record_progress(void *userdata, const json_t *result)
                                 args, 3, NULL);
 }
 
+/* Is w one of the space-separated words of list? */
+static int word_in(const char *list, const char *w)
+{
+        size_t n = strlen(w);
+
+        for (const char *p = list; p && *p;) {
+                size_t len = strcspn(p, " ");
+
+                if (len == n && strncmp(p, w, n) == 0)
+                        return 1;
+                p += len;
+                p += strspn(p, " ");
+        }
+        return 0;
+}
+
 static char *join_names(const mx_network_attach_opts *o, const char *cid)
 {
         cleanup_buf mx_buf b = MX_BUF_INIT;
@@ -1261,9 +1277,16 @@ static int hosts_text(char **out, const mx_netctx *ctx, const char *cid, int wit
                 const att_row *s = self[0];
 
                 self_ip = s->ip;
-                if (asprintf(&self_names, "%s%s%s", s->hostname, *s->hostname ? " " : "",
-                             s->names) < 0)
-                        r = mx_error_oom(err);
+                /* the hostname first, unless it is already one of the names (the short ID
+                 * is the default hostname and always a name) */
+                if (*s->hostname && !word_in(s->names, s->hostname)) {
+                        if (asprintf(&self_names, "%s %s", s->hostname, s->names) < 0)
+                                r = mx_error_oom(err);
+                } else {
+                        self_names = strdup(s->names);
+                        if (!self_names)
+                                r = mx_error_oom(err);
+                }
         }
         if (r >= 0 && n_peers) {
                 ent = calloc(n_peers, sizeof(*ent));
