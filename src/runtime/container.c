@@ -1759,6 +1759,7 @@ int mx_container_inspect(mx_runtime *rt, const char *ref, char **json_out, mx_er
         r = load(rt, ref, &c, err);
         if (r < 0)
                 return r;
+        mx_runtime__net_cleanup_stale(rt); /* NetworkSettings must not show a dead one's */
         (void)mx_json_parse(&cfg, c->config_json, strlen(c->config_json), 1 << 20, 1, "config",
                             NULL);
         proc = bundle_process(rt, c->id);
