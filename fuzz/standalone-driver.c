@@ -28,12 +28,12 @@ static int run_file(const char *path)
                         close(fd);
                 return -1;
         }
-        data = malloc((size_t) st.st_size + 1);
+        data = malloc((size_t)st.st_size + 1);
         if (!data) {
                 close(fd);
                 return -1;
         }
-        n = read(fd, data, (size_t) st.st_size);
+        n = read(fd, data, (size_t)st.st_size);
         close(fd);
         if (n != st.st_size) {
                 free(data);
@@ -41,14 +41,14 @@ static int run_file(const char *path)
         }
         /* A copy of exactly size bytes, so overreads are caught by ASan. */
         {
-                uint8_t *exact = malloc((size_t) n ? (size_t) n : 1);
+                uint8_t *exact = malloc((size_t)n ? (size_t)n : 1);
 
                 if (!exact) {
                         free(data);
                         return -1;
                 }
-                memcpy(exact, data, (size_t) n);
-                LLVMFuzzerTestOneInput(exact, (size_t) n);
+                memcpy(exact, data, (size_t)n);
+                LLVMFuzzerTestOneInput(exact, (size_t)n);
                 free(exact);
         }
         free(data);
