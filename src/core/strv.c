@@ -77,5 +77,6 @@ static int cmp(const void *a, const void *b)
 
 void mx_strv_sort(char **v)
 {
-        qsort(v, mx_strv_length(v), sizeof(char *), cmp);
+        if (mx_strv_length(v) > 1)
+                qsort(v, mx_strv_length(v), sizeof(char *), cmp);
 }

@@ -125,7 +125,8 @@ static int add_xattrs(struct tarw *t, struct archive_entry *e, int dirfd, const 
         for (ssize_t off = 0; n > 0 && off < n && k < MX_ARRAY_SIZE(sorted_buf);
              off += (ssize_t)strlen(names + off) + 1)
                 sorted_buf[k++] = names + off;
-        qsort(sorted_buf, k, sizeof(*sorted_buf), cmp_str);
+        if (k > 1)
+                qsort(sorted_buf, k, sizeof(*sorted_buf), cmp_str);
         for (size_t i = 0; i < k && ret == 0; i++) {
                 char small[4096];
                 ssize_t vn;
@@ -360,7 +361,7 @@ static int walk(struct tarw *t, int dirfd, const char *rel, mx_error **err)
                 n++;
         }
         closedir(d);
-        if (r == 0)
+        if (r == 0 && n > 1)
                 qsort(names, n, sizeof(*names), cmp_str);
         for (size_t i = 0; i < n; i++) {
                 if (r == 0) {

@@ -346,7 +346,8 @@ static int write_tar(save_ctx *c, int fd, mx_error **err)
                 archive_entry_free(ae);
                 return mx_error_oom(err);
         }
-        qsort(c->entries, c->n_entries, sizeof(*c->entries), cmp_entry);
+        if (c->n_entries > 1)
+                qsort(c->entries, c->n_entries, sizeof(*c->entries), cmp_entry);
         archive_write_set_format_pax_restricted(a);
         archive_write_add_filter_none(a);
         archive_write_set_bytes_in_last_block(a, 1);

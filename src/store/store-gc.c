@@ -46,7 +46,8 @@ static int referenced_blobs(mx_store *s, char ***out, size_t *n, mx_error **err)
         if (r < 0)
                 return r;
         *n = mx_strv_length(*out);
-        qsort(*out, *n, sizeof(char *), cmp_str);
+        if (*n > 1)
+                qsort(*out, *n, sizeof(char *), cmp_str);
         return 0;
 }
 
@@ -58,7 +59,8 @@ static int unpacked_layers(mx_store *s, char ***out, size_t *n, mx_error **err)
         if (r < 0)
                 return r;
         *n = mx_strv_length(*out);
-        qsort(*out, *n, sizeof(char *), cmp_str);
+        if (*n > 1)
+                qsort(*out, *n, sizeof(char *), cmp_str);
         return 0;
 }
 

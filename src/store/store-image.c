@@ -775,7 +775,8 @@ int store_images_in_use(mx_store *s, char ***out, mx_error **err)
                 if (!ids)
                         return mx_error_oom(err);
         }
-        qsort(ids, mx_strv_length(ids), sizeof(char *), cmp_strp);
+        if (mx_strv_length(ids) > 1)
+                qsort(ids, mx_strv_length(ids), sizeof(char *), cmp_strp);
         *out = TAKE_PTR(ids);
         return 0;
 }

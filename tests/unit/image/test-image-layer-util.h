@@ -129,7 +129,8 @@ static inline void manifest_xattrs(struct manifest_ctx *c, const char *procpath)
 
         for (ssize_t off = 0; n > 0 && off < n && k < 64; off += (ssize_t)strlen(names + off) + 1)
                 sorted[k++] = names + off;
-        qsort(sorted, k, sizeof(*sorted), cmp_names);
+        if (k > 1)
+                qsort(sorted, k, sizeof(*sorted), cmp_names);
         for (size_t i = 0; i < k; i++) {
                 ssize_t vn;
                 if (c->skip_overlay_xattrs && strncmp(sorted[i], "trusted.overlay.", 16) == 0)
@@ -160,7 +161,8 @@ static inline void manifest_walk(struct manifest_ctx *c, int dirfd, const char *
         }
         if (d)
                 closedir(d);
-        qsort(names, n, sizeof(*names), cmp_names);
+        if (n > 1)
+                qsort(names, n, sizeof(*names), cmp_names);
         for (size_t i = 0; i < n; i++) {
                 char path[4096], proc[256];
                 struct stat st;

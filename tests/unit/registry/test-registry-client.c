@@ -89,7 +89,7 @@ static void *serve(void *arg)
                 char buf[8192];
                 size_t len = 0;
                 request rq = {0};
-                int fd = accept(srv->listen_fd, NULL, NULL);
+                int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
                 if (fd < 0 || srv->stop) {
                         if (fd >= 0)
