@@ -1108,6 +1108,17 @@ int mx_runtime_monitor_main(const char *root, const char *runtime, const char *i
                                         restart = 1;
                         }
                         snprintf(num, sizeof(num), "%d", exit_code);
+                        /* The network goes before the exit is recorded and told, so that
+                         * `stop` (or `run -p` of the same port right after) finds the
+                         * ports free and no veth, rule or lease left. Only --rm without
+                         * published ports keeps the CNI DEL off the caller's path: the
+                         * next container gets another address anyway. */
+                        if (!restart && m.net_attached &&
+                            (!m.auto_remove ||
+                             json_array_size(json_object_get(m.cfg, "_ports")) > 0)) {
+                                mx_runtime__net_teardown(m.rt, id, m.auto_remove, m.auto_remove);
+                                m.net_attached = 0;
+                        }
                         if (!restart && m.auto_remove) {
                                 (void)mx_runtime__db_delete(m.rt->db, id, NULL);
                                 mx_fault_point("runtime-monitor-exited");

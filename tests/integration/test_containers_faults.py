@@ -12,6 +12,7 @@ import subprocess
 import time
 import unittest
 
+from test_containers_run import wait_monitors
 from harness import MyrmexTestCase, require_root
 
 
@@ -34,6 +35,7 @@ class FaultCase(MyrmexTestCase):
     def setUp(self):
         require_root()
         super().setUp()
+        self.addCleanup(wait_monitors, self.mx.root)
         self.mx.import_busybox("busybox:latest")
         self.addCleanup(self.remove_all)
 
@@ -109,6 +111,7 @@ class TestMonitorFaults(FaultCase):
                                "netns-created", "cni-add-plugin", "network-cni-added",
                                "network-attached", "runtime-monitor-network",
                                "runtime-monitor-before-run", "runtime-monitor-running",
+                               "cni-del-plugin", "network-detached", "netns-removed",
                                "runtime-monitor-exited"])
         self.mx.run("rm", "probe")
         # the monitor's own points are numbered in its process; find each one's number
@@ -150,7 +153,8 @@ class TestMonitorFaults(FaultCase):
                                  .fetchone()[0], 0, target)
             if target == "runtime-monitor-exited":
                 self.assertEqual(cp.returncode, 0)  # recorded before the monitor died
-            elif target == "runtime-monitor-running":
+            elif target in ("runtime-monitor-running", "cni-del-plugin", "network-detached",
+                            "netns-removed"):
                 self.assertEqual(cp.returncode, 255)  # the end was not seen by anyone
             else:
                 self.assertEqual(cp.returncode, 125)  # it never started

@@ -7,6 +7,7 @@ import socket
 import time
 import unittest
 
+from test_containers_run import wait_monitors
 from harness import MyrmexTestCase, require_root
 
 
@@ -14,6 +15,7 @@ class TestIsolation(MyrmexTestCase):
     def setUp(self):
         require_root()
         super().setUp()
+        self.addCleanup(wait_monitors, self.mx.root)
         self.mx.import_busybox("busybox:latest")
         self.addCleanup(self.remove_all)
 

@@ -5,6 +5,7 @@ import json
 import time
 import unittest
 
+from test_containers_run import wait_monitors
 from harness import MyrmexTestCase, require_root
 
 
@@ -12,6 +13,7 @@ class TestRestart(MyrmexTestCase):
     def setUp(self):
         require_root()
         super().setUp()
+        self.addCleanup(wait_monitors, self.mx.root)
         self.mx.import_busybox("busybox:latest")
         self.addCleanup(self.remove_all)
 

@@ -14,6 +14,32 @@ import unittest
 from harness import MyrmexTestCase, require_root
 
 
+def wait_monitors(root, timeout=10):
+    """Wait until no container monitor of the store at root runs. A monitor finishes after
+    the exit it reports (the runtime's delete, the unmount, a --rm container's network);
+    a store removed under it would leave that undone (a lease in the host-wide pool)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        busy = False
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if b"__monitor" not in f.read():
+                        continue
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if ("MYRMEX_ROOT=" + root).encode() in env:
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.05)
+
+
 def runtimes():
     out = []
     for name in ("crun", "runc"):
@@ -35,6 +61,7 @@ class ContainerCase(MyrmexTestCase):
         if self.runtime:
             self.mx.env["MYRMEX_RUNTIME"] = self.runtime
         self.mx.import_busybox("busybox:latest")
+        self.addCleanup(wait_monitors, self.mx.root)
         self.addCleanup(self.remove_all)
 
     def remove_all(self):

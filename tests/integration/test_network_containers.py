@@ -22,6 +22,7 @@ import time
 import unittest
 import urllib.request
 
+from test_containers_run import wait_monitors
 from harness import MyrmexTestCase, busybox_tar, free_port, library_path, require_root
 
 CNI_DIR = "/usr/lib/cni"
@@ -90,6 +91,7 @@ class NetCase(MyrmexTestCase):
             raise unittest.SkipTest("containernetworking-plugins is not installed")
         super().setUp()
         self.mx.import_busybox("busybox:latest")
+        self.addCleanup(wait_monitors, self.mx.root)
         self.addCleanup(self.remove_all)
 
     def remove_all(self):
