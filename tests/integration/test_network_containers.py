@@ -213,6 +213,25 @@ class TestPublishedPorts(NetCase):
         self.assertNotEqual(cp.returncode, 0)
         self.assertIn("already in use", cp.stderr)
 
+    def test_port_is_free_again_as_soon_as_the_container_is_gone(self):
+        port = free_port()
+        # --rm with a published port: the next run of the same port finds it free at once
+        for _ in range(3):
+            self.mx.run("run", "--rm", "-p", "%d:80" % port, "busybox", "true")
+        # stop: the port is unpublished before stop returns
+        self.mx.run("run", "-d", "--name", "first", "-p", "%d:80" % port, "busybox", "httpd",
+                    "-f", "-p", "80", "-h", "/etc")
+        cid = self.cid("first")
+        atts = self.attachment(cid)
+        self.mx.run("stop", "-t", "1", "first")
+        self.mx.run("run", "-d", "--name", "second", "-p", "%d:80" % port, "busybox",
+                    "httpd", "-f", "-p", "80", "-h", "/etc")
+        self.assertEqual(http_get("http://127.0.0.1:%d/hostname" % port).strip(),
+                         self.cid("second")[:12])
+        # the stopped one keeps its record (address on file) but nothing plumbed
+        self.assertEqual(self.inspect("first")["NetworkSettings"]["Ports"], {"80/tcp": None})
+        self.assert_nothing_left(cid, atts)
+
     def test_ports_discarded_under_none_and_host_with_a_warning(self):
         for mode in ("none", "host"):
             cp = self.mx.run("run", "--rm", "--network", mode, "-p", "8080:80", "busybox",
