@@ -258,6 +258,7 @@ enum {
         OPT_HEALTH_RETRIES,
         OPT_HEALTH_START_PERIOD,
         OPT_NO_HEALTHCHECK,
+        OPT_NETWORK_ALIAS,
 };
 
 static const struct option run_opts[] = {
@@ -305,6 +306,7 @@ static const struct option run_opts[] = {
         {"health-retries", required_argument, NULL, OPT_HEALTH_RETRIES},
         {"health-start-period", required_argument, NULL, OPT_HEALTH_START_PERIOD},
         {"no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK},
+        {"network-alias", required_argument, NULL, OPT_NETWORK_ALIAS},
         {"runtime", required_argument, NULL, OPT_RUNTIME},
         {"rootfs", no_argument, NULL, OPT_ROOTFS},
         {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
@@ -583,6 +585,10 @@ static int parse_run(mx_cli *cli, int argc, char **argv, run_args *ra)
                 }
                 case OPT_NO_HEALTHCHECK:
                         json_object_set_new(cfg, "no_healthcheck", json_true());
+                        break;
+                case OPT_NETWORK_ALIAS:
+                        json_array_append_new(obj_child(cfg, "network_aliases", true),
+                                              json_string(optarg));
                         break;
                 case OPT_RUNTIME:
                         ra->runtime = optarg;

@@ -256,7 +256,7 @@ int mx_runtime__net_setup(mx_runtime *rt, const char *id, const char *name, cons
 {
         json_t *names = json_object_get(cfg, "_networks"), *v;
         mx_network_attach_opts o = MX_NETWORK_ATTACH_OPTS_INIT;
-        cleanup_strv char **nets = NULL;
+        cleanup_strv char **nets = NULL, **aliases = NULL;
         cleanup_free mx_port_mapping *ports = NULL;
         cleanup_free char *netns = NULL, *want = NULL;
         size_t n_ports = 0, i;
@@ -280,6 +280,12 @@ int mx_runtime__net_setup(mx_runtime *rt, const char *id, const char *name, cons
         if (mx_runtime__mappings_from_json(json_object_get(cfg, "_ports"), &ports, &n_ports) < 0)
                 return mx_error_oom(err);
         snprintf(short_id, sizeof(short_id), "%.12s", id);
+        json_array_foreach(json_object_get(cfg, "network_aliases"), i, v)
+        {
+                if (json_is_string(v) && mx_strv_push(&aliases, json_string_value(v)) < 0)
+                        return mx_error_oom(err);
+        }
+        o.aliases = (const char *const *)aliases;
         o.container_name = name;
         o.hostname = hn && *hn ? hn : short_id;
         o.ports = ports;

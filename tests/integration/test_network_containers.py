@@ -263,8 +263,8 @@ class TestPeers(NetCase):
         self.mx.run("network", "create", self.net)
 
     def test_two_containers_talk_by_name_and_hosts_follow_peers(self):
-        self.mx.run("run", "-d", "--name", "srv", "--network", self.net, "busybox", "httpd",
-                    "-f", "-p", "80", "-h", "/etc")
+        self.mx.run("run", "-d", "--name", "srv", "--network", self.net, "--network-alias",
+                    "web", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
         self.mx.run("run", "-d", "--name", "cli", "--network", self.net, "busybox", "sleep",
                     "600")
         srv_ip = self.inspect("srv")["NetworkSettings"]["Networks"][self.net]["IPAddress"]
@@ -273,7 +273,7 @@ class TestPeers(NetCase):
         self.assertRegex(hosts, r"%s\tsrv\b" % re.escape(srv_ip))
         self.assertIn("127.0.0.1\tlocalhost", hosts)
         # by IP and by name, over TCP
-        for target in (srv_ip, "srv"):
+        for target in (srv_ip, "srv", "web"):
             deadline = time.time() + 5
             while True:
                 cp = self.mx.run("exec", "cli", "wget", "-q", "-O", "-",

@@ -26,7 +26,7 @@ _CONFIG_KEYS = ("image", "name", "command", "environment", "ports", "volumes", "
                 "tmpfs", "cap_add", "cap_drop", "privileged", "security_opt", "init",
                 "ulimits", "auto_remove", "rootfs", "network_mode", "log_opts", "stop_signal",
                 "stop_timeout", "dns", "dns_search", "dns_options", "mounts", "publish_all",
-                "healthcheck")
+                "healthcheck", "network_aliases")
 
 _declared = False
 
