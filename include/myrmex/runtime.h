@@ -16,7 +16,10 @@
  * docker-py's value shapes, plus the keys listed in docs/internals/runtime.md (entrypoint,
  * hostname, extra_hosts, user, working_dir, tty, stdin_open, read_only, tmpfs, cap_add,
  * cap_drop, privileged, security_opt, init, ulimits, auto_remove, rootfs, network_mode,
- * log_opts, stop_signal, stop_timeout, env).
+ * log_opts, stop_signal, stop_timeout, env; for networks, ports, volumes and health checks:
+ * publish, publish_all, network_aliases, dns, dns_search, dns_options, mounts, healthcheck,
+ * health_cmd, health_interval, health_timeout, health_start_period, health_retries,
+ * no_healthcheck).
  *
  * Errors are in domain #MX_D_RUNTIME. Handles are not thread-safe; use one per thread.
  * Several processes may use one store at once.
