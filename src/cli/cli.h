@@ -169,6 +169,14 @@ int mx_template_render(char **out, const char *tmpl, const json_t *value, mx_err
 /* Print JSON pretty (Docker's inspect style: 4 spaces) followed by a newline. */
 void mx_cli_print_json(FILE *f, const json_t *j);
 
+/* Look name up for `<object> inspect`: 0 with *out = its JSON object (a new reference), or
+ * < 0 with err filled when it is not found. */
+typedef int (*mx_cli_inspect_fn)(json_t **out, mx_store *s, const char *name, mx_error **err);
+/* The whole of `<object> inspect [-f FORMAT] NAME...`: every name through lookup, then one
+ * pretty JSON array, or each object through the template. Returns the exit code (1 when any
+ * name failed). */
+int mx_cli_inspect_verb(mx_cli *cli, int argc, char **argv, mx_cli_inspect_fn lookup);
+
 /* ---- progress -------------------------------------------------------------------------- */
 
 /* The callback to hand to library calls with userdata = cli: bars on a terminal (stderr),

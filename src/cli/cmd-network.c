@@ -244,70 +244,20 @@ out:
         return r;
 }
 
+static int inspect_one(json_t **out, mx_store *s, const char *name, mx_error **err)
+{
+        mx_network_info *info = NULL;
+
+        if (mx_network_inspect(&info, s, name, err) < 0)
+                return -1;
+        *out = inspect_obj(s, info);
+        mx_network_info_free(info);
+        return 0;
+}
+
 static int cmd_network_inspect(mx_cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"format", required_argument, NULL, 'f'},
-                {0},
-        };
-        const char *format = NULL;
-        json_t *arr = json_array();
-        mx_store *s = NULL;
-        mx_error *err = NULL;
-        int c, r = 0;
-
-        while ((c = mx_cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                default:
-                        json_decref(arr);
-                        return cli->exit_code;
-                }
-        }
-        if (mx_cli_want_args(cli, argc - optind, 1, -1)) {
-                json_decref(arr);
-                return 2;
-        }
-        if (mx_cli_store(cli, &s, &err) < 0) {
-                r = mx_cli_error(cli, err);
-                goto out;
-        }
-        for (int i = optind; i < argc; i++) {
-                mx_network_info *info = NULL;
-
-                if (mx_network_inspect(&info, s, argv[i], &err) < 0) {
-                        r = mx_cli_error(cli, err);
-                        mx_error_free(err);
-                        err = NULL;
-                        continue;
-                }
-                json_array_append_new(arr, inspect_obj(s, info));
-                mx_network_info_free(info);
-        }
-        if (format) {
-                size_t i;
-                json_t *v;
-
-                json_array_foreach(arr, i, v)
-                {
-                        char *out = NULL;
-
-                        if (mx_template_render(&out, format, v, &err) < 0) {
-                                r = mx_cli_error(cli, err);
-                                break;
-                        }
-                        printf("%s\n", out);
-                        free(out);
-                }
-        } else {
-                mx_cli_print_json(stdout, arr);
-        }
-out:
-        json_decref(arr);
-        mx_error_free(err);
-        return r;
+        return mx_cli_inspect_verb(cli, argc, argv, inspect_one);
 }
 
 static int cmd_network_rm(mx_cli *cli, int argc, char **argv)

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Whole verbs that several commands share: `<object> inspect`. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+int mx_cli_inspect_verb(mx_cli *cli, int argc, char **argv, mx_cli_inspect_fn lookup)
+{
+        static const struct option opts[] = {
+                {"format", required_argument, NULL, 'f'},
+                {0},
+        };
+        const char *format = NULL;
+        json_t *arr = json_array();
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int c, r = 0;
+
+        while ((c = mx_cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
+                switch (c) {
+                case 'f':
+                        format = optarg;
+                        break;
+                default:
+                        json_decref(arr);
+                        return cli->exit_code;
+                }
+        }
+        if (mx_cli_want_args(cli, argc - optind, 1, -1)) {
+                json_decref(arr);
+                return 2;
+        }
+        if (mx_cli_store(cli, &s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                goto out;
+        }
+        for (int i = optind; i < argc; i++) {
+                json_t *obj = NULL;
+
+                if (lookup(&obj, s, argv[i], &err) < 0) {
+                        r = mx_cli_error(cli, err);
+                        mx_error_free(err);
+                        err = NULL;
+                        continue;
+                }
+                json_array_append_new(arr, obj);
+        }
+        if (format) {
+                size_t i;
+                json_t *v;
+
+                json_array_foreach(arr, i, v)
+                {
+                        char *out = NULL;
+
+                        if (mx_template_render(&out, format, v, &err) < 0) {
+                                r = mx_cli_error(cli, err);
+                                break;
+                        }
+                        printf("%s\n", out);
+                        free(out);
+                }
+        } else {
+                mx_cli_print_json(stdout, arr);
+        }
+out:
+        json_decref(arr);
+        mx_error_free(err);
+        return r;
+}
