@@ -196,6 +196,9 @@ char *mx_cli_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 int mx_cli_parse_u64(const char *s, uint64_t *out);
 int mx_cli_parse_i64(const char *s, int64_t *out);
 int mx_cli_parse_int(const char *s, int min, int max, int *out);
+/* A count or a size with an optional k/m/g suffix (binary units): "4", "16m". Returns 0, or
+ * -1 on anything else (overflow included). */
+int mx_cli_parse_count(const char *s, uint64_t *out);
 
 /* Shorten "sha256:<hex>" to 12 hex characters (no prefix) into buf, as Docker shows IDs. */
 const char *mx_cli_short_id(char *buf, size_t len, const char *id);

@@ -16,30 +16,6 @@
 
 int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
 
-/* A count or a size with an optional k/m/g suffix (binary units). */
-static int parse_count(const char *s, uint64_t *out)
-{
-        uint64_t v = 0;
-
-        if (!*s)
-                return -1;
-        for (; *s >= '0' && *s <= '9'; s++) {
-                if (v > UINT64_MAX / 10 - 10)
-                        return -1;
-                v = v * 10 + (uint64_t)(*s - '0');
-        }
-        if (*s == 'k' || *s == 'K')
-                v <<= 10, s++;
-        else if (*s == 'm' || *s == 'M')
-                v <<= 20, s++;
-        else if (*s == 'g' || *s == 'G')
-                v <<= 30, s++;
-        if (*s)
-                return -1;
-        *out = v;
-        return 0;
-}
-
 static int cmd_push(mx_cli *cli, int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -71,12 +47,12 @@ static int cmd_push(mx_cli *cli, int argc, char **argv)
                         quiet = 1;
                         break;
                 case OPT_CHUNK:
-                        if (parse_count(optarg, &num) < 0)
+                        if (mx_cli_parse_count(optarg, &num) < 0)
                                 return mx_cli_usage_error(cli, "invalid --chunk-size '%s'", optarg);
                         o.chunk_size = num;
                         break;
                 case OPT_PARALLEL:
-                        if (parse_count(optarg, &num) < 0 || num == 0 || num > 64)
+                        if (mx_cli_parse_count(optarg, &num) < 0 || num == 0 || num > 64)
                                 return mx_cli_usage_error(cli, "invalid --parallel '%s'", optarg);
                         o.parallel = (int)num;
                         break;

@@ -294,6 +294,29 @@ int mx_cli_parse_int(const char *s, int min, int max, int *out)
         return 0;
 }
 
+int mx_cli_parse_count(const char *s, uint64_t *out)
+{
+        uint64_t v = 0;
+
+        if (!*s)
+                return -1;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (v > UINT64_MAX / 10 - 10)
+                        return -1;
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        if (*s == 'k' || *s == 'K')
+                v <<= 10, s++;
+        else if (*s == 'm' || *s == 'M')
+                v <<= 20, s++;
+        else if (*s == 'g' || *s == 'G')
+                v <<= 30, s++;
+        if (*s)
+                return -1;
+        *out = v;
+        return 0;
+}
+
 /* ---- allocation and IDs
  * -------------------------------------------------------------------------- */
 
