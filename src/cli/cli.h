@@ -176,6 +176,9 @@ typedef int (*mx_cli_inspect_fn)(json_t **out, mx_store *s, const char *name, mx
  * pretty JSON array, or each object through the template. Returns the exit code (1 when any
  * name failed). */
 int mx_cli_inspect_verb(mx_cli *cli, int argc, char **argv, mx_cli_inspect_fn lookup);
+/* A single object under --format: "json" (compact, in order) or a template, then a newline.
+ * A template failure prints "myrmex: error: <what>: ..." and returns 1; else 0. */
+int mx_cli_print_formatted(mx_cli *cli, const json_t *v, const char *format, const char *what);
 
 /* ---- progress -------------------------------------------------------------------------- */
 

@@ -317,25 +317,10 @@ static int cmd_info(mx_cli *cli, int argc, char **argv)
         if (mx_cli_want_args(cli, argc - optind, 0, 0))
                 return 2;
         info = collect(cli);
-        if (!format) {
+        if (!format)
                 print_text(info);
-        } else if (strcmp(format, "json") == 0) {
-                char *t = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-                printf("%s\n", t ? t : "{}");
-                free(t);
-        } else {
-                mx_error *err = NULL;
-                char *out = NULL;
-
-                if (mx_template_render(&out, format, info, &err) < 0) {
-                        r = mx_cli_fail(cli, err, "template");
-                        mx_error_free(err);
-                } else {
-                        printf("%s\n", out);
-                        free(out);
-                }
-        }
+        else
+                r = mx_cli_print_formatted(cli, info, format, "template");
         json_decref(info);
         return r;
 }

@@ -44,22 +44,8 @@ static int cmd_version(mx_cli *cli, int argc, char **argv)
                 printf("myrmex version %s\n", mx_version());
                 printf(" OS/Arch:        %s/%s\n", "linux", arch);
                 printf(" Kernel Version: %s\n", u.release);
-        } else if (strcmp(format, "json") == 0) {
-                char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-                printf("%s\n", s ? s : "{}");
-                free(s);
         } else {
-                mx_error *err = NULL;
-                char *out = NULL;
-
-                if (mx_template_render(&out, format, v, &err) < 0) {
-                        r = mx_cli_fail(cli, err, "format");
-                        mx_error_free(err);
-                } else {
-                        printf("%s\n", out);
-                        free(out);
-                }
+                r = mx_cli_print_formatted(cli, v, format, "format");
         }
         json_decref(v);
         return r;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Whole verbs that several commands share: `<object> inspect`. */
+/* Whole verbs and verb endings that several commands share: `<object> inspect`, one object
+ * under --format. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -67,5 +69,24 @@ int mx_cli_inspect_verb(mx_cli *cli, int argc, char **argv, mx_cli_inspect_fn lo
 out:
         json_decref(arr);
         mx_error_free(err);
+        return r;
+}
+
+int mx_cli_print_formatted(mx_cli *cli, const json_t *v, const char *format, const char *what)
+{
+        mx_error *err = NULL;
+        char *out = NULL;
+        int r = 0;
+
+        if (strcmp(format, "json") == 0) {
+                out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                printf("%s\n", out ? out : "{}");
+        } else if (mx_template_render(&out, format, v, &err) < 0) {
+                r = mx_cli_fail(cli, err, "%s", what);
+                mx_error_free(err);
+        } else {
+                printf("%s\n", out);
+        }
+        free(out);
         return r;
 }
