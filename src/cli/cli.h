@@ -162,6 +162,10 @@ int mx_formatter_row(mx_formatter *f, const json_t *row, mx_error **err);
 /* Flush buffered table output; prints the header even without rows. */
 void mx_formatter_end(mx_formatter *f);
 void mx_formatter_free(mx_formatter *f);
+/* mx_formatter_new for a verb's --format; when the template does not parse, prints
+ * "invalid --format: <why>" with the usage line and returns NULL (the verb exits 2). */
+mx_formatter *mx_cli_formatter(mx_cli *cli, const char *format, const char *default_table,
+                               const json_t *headers);
 
 /* Render one template against one value into a malloc'ed string. */
 int mx_template_render(char **out, const char *tmpl, const json_t *value, mx_error **err);

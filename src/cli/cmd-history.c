@@ -104,10 +104,9 @@ static int cmd_history(mx_cli *cli, int argc, char **argv)
                 headers = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince",
                                     "CREATED", "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY",
                                     "Size", "SIZE", "Comment", "COMMENT");
-                fmt = mx_formatter_new(format, HISTORY_TABLE, headers, &err);
+                fmt = mx_cli_formatter(cli, format, HISTORY_TABLE, headers);
                 if (!fmt) {
-                        r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                               err && err->message ? err->message : "?");
+                        r = 2;
                         goto out;
                 }
         }

@@ -224,11 +224,10 @@ static int cmd_images(mx_cli *cli, int argc, char **argv)
         }
         if (!quiet) {
                 headers = mx_cli_image_headers();
-                fmt = mx_formatter_new(format, digests ? IMAGES_TABLE_DIGESTS : IMAGES_TABLE,
-                                       headers, &err);
+                fmt = mx_cli_formatter(cli, format, digests ? IMAGES_TABLE_DIGESTS : IMAGES_TABLE,
+                                       headers);
                 if (!fmt) {
-                        r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                               err && err->message ? err->message : "?");
+                        r = 2;
                         goto out;
                 }
         }

@@ -212,10 +212,9 @@ static int cmd_network_ls(mx_cli *cli, int argc, char **argv)
         }
         if (!quiet) {
                 headers = json_pack("{s:s}", "ID", "NETWORK ID");
-                fmt = mx_formatter_new(format, NETWORK_TABLE, headers, &err);
+                fmt = mx_cli_formatter(cli, format, NETWORK_TABLE, headers);
                 if (!fmt) {
-                        r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                               err && err->message ? err->message : "?");
+                        r = 2;
                         goto out;
                 }
         }

@@ -252,10 +252,9 @@ static int cmd_stats(mx_cli *cli, int argc, char **argv)
                         break;
                 sample_all(v, n, cur, ok);
                 if (!json_lines) {
-                        fmt = mx_formatter_new(format, STATS_TABLE, headers, &err);
+                        fmt = mx_cli_formatter(cli, format, STATS_TABLE, headers);
                         if (!fmt) {
-                                r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                                       err && err->message ? err->message : "?");
+                                r = 2;
                                 goto out;
                         }
                         if (!no_stream && cli->stdout_tty)

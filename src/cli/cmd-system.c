@@ -248,10 +248,9 @@ static int df_verbose(mx_cli *cli, mx_store *s, const mx_store_df_report *df, co
                 r = mx_cli_error(cli, err);
                 goto out;
         }
-        fmt = mx_formatter_new(format, DF_IMAGES_TABLE, headers, &err);
+        fmt = mx_cli_formatter(cli, format, DF_IMAGES_TABLE, headers);
         if (!fmt) {
-                r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                       err && err->message ? err->message : "?");
+                r = 2;
                 goto out;
         }
         printf("Images space usage:\n\n");
@@ -333,10 +332,9 @@ static int cmd_system_df(mx_cli *cli, int argc, char **argv)
 
         headers = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "TYPE", "TotalCount", "TOTAL",
                             "Active", "ACTIVE", "Size", "SIZE", "Reclaimable", "RECLAIMABLE");
-        fmt = mx_formatter_new(format, DF_TABLE, headers, &err);
+        fmt = mx_cli_formatter(cli, format, DF_TABLE, headers);
         if (!fmt) {
-                r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                       err && err->message ? err->message : "?");
+                r = 2;
                 goto out;
         }
         /* what images occupy here: their blobs plus their unpacked layers */

@@ -131,10 +131,9 @@ static int cmd_volume_ls(mx_cli *cli, int argc, char **argv)
         }
         if (!quiet) {
                 headers = json_pack("{s:s}", "Name", "VOLUME NAME");
-                fmt = mx_formatter_new(format, VOLUME_TABLE, headers, &err);
+                fmt = mx_cli_formatter(cli, format, VOLUME_TABLE, headers);
                 if (!fmt) {
-                        r = mx_cli_usage_error(cli, "invalid --format: %s",
-                                               err && err->message ? err->message : "?");
+                        r = 2;
                         goto out;
                 }
         }

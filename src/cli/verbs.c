@@ -90,3 +90,16 @@ int mx_cli_print_formatted(mx_cli *cli, const json_t *v, const char *format, con
         free(out);
         return r;
 }
+
+mx_formatter *mx_cli_formatter(mx_cli *cli, const char *format, const char *default_table,
+                               const json_t *headers)
+{
+        mx_error *err = NULL;
+        mx_formatter *fmt = mx_formatter_new(format, default_table, headers, &err);
+
+        if (!fmt)
+                (void)mx_cli_usage_error(cli, "invalid --format: %s",
+                                         err && err->message ? err->message : "?");
+        mx_error_free(err);
+        return fmt;
+}
