@@ -122,6 +122,32 @@ MX_EXTERN int mx_container_start(mx_runtime *rt, const char *ref, unsigned int f
 MX_EXTERN int mx_runtime_prepare_monitor(mx_runtime *rt, mx_error **err) MX_WARN_UNUSED_RESULT;
 
 /**
+ * Fork a container monitor ahead of time WITHOUT re-executing the myrmex binary: the child
+ * (detached: new session, adopted by init, stdio on /dev/null, every other inherited fd
+ * closed, signal handlers reset) runs the monitor's body in this process image, which saves
+ * the exec and the dynamic loading of the whole library. Only for a program that links the
+ * library and has opened no store, database or thread yet (the myrmex CLI, at the start of
+ * `run`): SQLite connections and threads must not cross a fork. root and runtime are what the
+ * caller will pass to mx_runtime_open() (may be NULL for the defaults). *ctl_out gets the
+ * control socket to give to mx_runtime_adopt_monitor(); the caller owns it. The child
+ * rewrites the caller's command line in place to `ARGV0 __monitor --pre` (as an exec'ed
+ * monitor's); when it is too short for that, nothing is forked: MX_EUNSUPPORTED, and
+ * mx_runtime_prepare_monitor() is the way.
+ * @return 0, MX_EUNSUPPORTED, MX_EIO
+ */
+MX_EXTERN int mx_runtime_fork_monitor(const char *root, const char *runtime, int *ctl_out,
+                                      mx_error **err) MX_WARN_UNUSED_RESULT;
+
+/**
+ * Give a handle the monitor of mx_runtime_fork_monitor(): the next mx_container_start() hands
+ * it the container, as with mx_runtime_prepare_monitor(). Takes ownership of ctl_fd (closed
+ * when the handle already has a monitor waiting, or on error).
+ * @return 0, MX_EINVAL
+ */
+MX_EXTERN int mx_runtime_adopt_monitor(mx_runtime *rt, int ctl_fd,
+                                       mx_error **err) MX_WARN_UNUSED_RESULT;
+
+/**
  * Connect to a running container's monitor. *fd_out is a stream socket speaking frames of
  * [type:1][length:4, big endian][payload]: from the monitor 1 = stdout, 2 = stderr,
  * 3 = exit (payload: decimal exit code), 8 = error (payload: message); to the monitor

@@ -798,16 +798,29 @@ static int cmd_run(mx_cli *cli, int argc, char **argv)
         mx_runtime *rt = NULL;
         mx_error *err = NULL;
         char *id = NULL;
-        int r = parse_run(cli, argc, argv, &ra), sock = -1, code;
+        int r = parse_run(cli, argc, argv, &ra), sock = -1, code, pre = -1;
 
         if (r < 0) {
                 json_decref(ra.cfg);
                 return -r;
         }
+        /* The monitor starts up while the container is created. This process already has
+         * the library loaded, so it is forked without exec (saving the exec and the dynamic
+         * loading of ~50 libraries), and before any store is open here: no SQLite connection
+         * and no thread cross the fork. */
+        if (mx_runtime_fork_monitor(cli->root, ra.runtime, &pre, NULL) < 0)
+                pre = -1; /* not fatal: start spawns one */
         r = open_runtime(cli, ra.runtime, &rt, 125);
-        /* the monitor starts up while the container is created */
+        if (r == 0 && pre >= 0) {
+                if (mx_runtime_adopt_monitor(rt, pre, NULL) < 0) {
+                        /* not fatal either */
+                }
+                pre = -1;
+        }
+        if (pre >= 0)
+                close(pre); /* the monitor sees EOF and exits */
         if (r == 0 && mx_runtime_prepare_monitor(rt, NULL) < 0) {
-                /* not fatal: start spawns one */
+                /* not fatal: start spawns one (a no-op when the forked one is waiting) */
         }
         if (r == 0)
                 r = do_create(cli, rt, &ra, &id);

@@ -988,6 +988,158 @@ int mx_runtime_prepare_monitor(mx_runtime *rt, mx_error **err)
         return 0;
 }
 
+/* The bounds of this process's command line in its memory (/proc/self/stat fields 48, 49). */
+static int cmdline_area(char **start, char **end)
+{
+        char buf[2048], *p, *save = NULL, *tok;
+        uint64_t v[2] = {0, 0};
+        int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field = 2;
+        ssize_t n;
+
+        if (fd < 0)
+                return -1;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (!p)
+                return -1;
+        for (tok = strtok_r(p + 1, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+                if (++field < 48)
+                        continue;
+                if (mx_parse_u64(tok, &v[field - 48]) < 0)
+                        return -1;
+                if (field == 49)
+                        break;
+        }
+        if (field != 49 || v[0] == 0 || v[1] <= v[0])
+                return -1;
+        *start = (char *)(uintptr_t)v[0];
+        *end = (char *)(uintptr_t)v[1];
+        return 0;
+}
+
+static const char monitor_args[] = "__monitor\0--pre"; /* with its final NUL: 16 bytes */
+
+/* Whether the command line can be rewritten to `ARGV0 __monitor --pre`, so that a forked
+ * monitor shows as one (ps, pgrep, the tests' process scans) as an exec'ed one does. */
+static int cmdline_fits(char **start, char **end)
+{
+        if (cmdline_area(start, end) < 0)
+                return 0;
+        return strnlen(*start, (size_t)(*end - *start)) + 1 + sizeof(monitor_args) <=
+               (size_t)(*end - *start);
+}
+
+/* The monitor's child side of mx_runtime_fork_monitor(): what exec would give a fresh
+ * process, done by hand. Never returns. */
+static _Noreturn void forked_monitor(const char *root, const char *runtime, int ctl)
+{
+        const char *mfa = getenv("MYRMEX_MONITOR_FAULT_AT");
+        sigset_t none;
+        pid_t pid;
+        int devnull;
+
+        /* handlers the caller installed are code of the caller's: back to the defaults, as
+         * exec does (ignored signals stay ignored, as across exec) */
+        for (int s = 1; s < NSIG; s++) {
+                struct sigaction sa;
+
+                if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+                        continue;
+                if (sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
+                        memset(&sa, 0, sizeof(sa));
+                        sa.sa_handler = SIG_DFL;
+                        (void)sigaction(s, &sa, NULL);
+                }
+        }
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (setsid() < 0)
+                _exit(1);
+        pid = fork();
+        if (pid != 0)
+                _exit(pid < 0 ? 1 : 0);
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull < 0 || dup2(ctl, 3) < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
+            dup2(devnull, 2) < 0)
+                _exit(1);
+        /* every other inherited descriptor goes, as O_CLOEXEC would have closed them */
+        if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
+                for (int fd = 4; fd < 65536; fd++)
+                        (void)close(fd);
+        /* the environment the exec path gives (see spawn_monitor) */
+        if (root)
+                (void)setenv("MYRMEX_ROOT", root, 1);
+        if (mfa)
+                (void)setenv("MYRMEX_FAULT_AT", mfa, 1);
+        else
+                (void)unsetenv("MYRMEX_FAULT_AT");
+        (void)setenv("MYRMEX_MONITOR_READY_FD", "3", 1);
+        /* root and runtime may point into the command line rewritten below */
+        if ((root && !(root = strdup(root))) || (runtime && !(runtime = strdup(runtime))))
+                _exit(1);
+        {
+                char *a, *e;
+
+                /* checked by the parent: the area is this process's own stack memory */
+                if (cmdline_area(&a, &e) == 0) {
+                        char *p = a + strlen(a) + 1;
+
+                        memcpy(p, monitor_args, sizeof(monitor_args));
+                        memset(p + sizeof(monitor_args), 0, (size_t)(e - p) - sizeof(monitor_args));
+                }
+        }
+        _exit(mx_runtime_monitor_main(root, runtime, NULL, MX_MONITOR_PRE));
+}
+
+int mx_runtime_fork_monitor(const char *root, const char *runtime, int *ctl_out, mx_error **err)
+{
+        int sp[2], status;
+        pid_t pid;
+
+        char *a, *e;
+
+        if (!ctl_out)
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0, "invalid argument");
+        if (!cmdline_fits(&a, &e))
+                return mx_error_set(err, MX_EUNSUPPORTED, MX_D_RUNTIME, 0,
+                                    "the command line is too short to name the monitor");
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                return mx_error_errno(err, MX_D_RUNTIME, "socketpair");
+        fflush(NULL); /* nothing buffered is written twice */
+        pid = fork();
+        if (pid < 0) {
+                close(sp[0]);
+                close(sp[1]);
+                return mx_error_errno(err, MX_D_RUNTIME, "fork the monitor");
+        }
+        if (pid == 0)
+                forked_monitor(root, runtime, sp[1]);
+        close(sp[1]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        *ctl_out = sp[0];
+        return 0;
+}
+
+int mx_runtime_adopt_monitor(mx_runtime *rt, int ctl_fd, mx_error **err)
+{
+        if (!rt || ctl_fd < 0) {
+                if (ctl_fd >= 0)
+                        close(ctl_fd);
+                return mx_error_set(err, MX_EINVAL, MX_D_RUNTIME, 0, "invalid argument");
+        }
+        if (rt->pre_ctl >= 0) {
+                close(ctl_fd);
+                return 0;
+        }
+        rt->pre_ctl = ctl_fd;
+        return 0;
+}
+
 static int attach_addr(mx_runtime *rt, const char *id, struct sockaddr_un *sa, int *dirfd_out,
                        mx_error **err);
 static int attach_addr(mx_runtime *rt, const char *id, struct sockaddr_un *sa, int *dirfd_out,

@@ -30,9 +30,20 @@ def wait_monitors(root, timeout=10):
                         continue
                 with open("/proc/%s/environ" % pid, "rb") as f:
                     env = f.read().split(b"\0")
+                # `run` forks its monitor without exec: its environment is the client's
+                # (the store may be --root); it holds the store's database open either way
+                fds = os.listdir("/proc/%s/fd" % pid)
+                mine = ("MYRMEX_ROOT=" + root).encode() in env
+                for fd in fds if not mine else ():
+                    try:
+                        if os.readlink("/proc/%s/fd/%s" % (pid, fd)).startswith(root + "/"):
+                            mine = True
+                            break
+                    except OSError:
+                        pass
             except OSError:
                 continue
-            if ("MYRMEX_ROOT=" + root).encode() in env:
+            if mine:
                 busy = True
                 break
         if not busy:
