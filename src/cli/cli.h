@@ -133,6 +133,8 @@ void mx_cli_human_since(char *buf, size_t len, time_t when, time_t now);
 void mx_cli_human_duration(char *buf, size_t len, int64_t seconds);
 /* Go's time.Time.String() of a UTC instant: "2021-12-30 19:19:41 +0000 UTC". */
 void mx_cli_go_time(char *buf, size_t len, time_t when);
+/* A UTC instant as RFC 3339 in whole seconds: "2021-12-30T19:19:41Z" (inspect's CreatedAt). */
+void mx_cli_rfc3339(char *buf, size_t len, int64_t t);
 /* RFC 3339 parse ("2021-12-30T19:19:41.123456789Z", offsets too). Returns 0 on success. */
 int mx_cli_parse_rfc3339(const char *s, time_t *out);
 
@@ -169,6 +171,11 @@ mx_formatter *mx_cli_formatter(mx_cli *cli, const char *format, const char *defa
 
 /* Render one template against one value into a malloc'ed string. */
 int mx_template_render(char **out, const char *tmpl, const json_t *value, mx_error **err);
+
+/* Labels stored as JSON text (NULL or unparsable: none) as a new object reference. */
+json_t *mx_cli_labels_json(const char *text);
+/* Add a --label KEY=VALUE to labels; a usage error (returns 2) without '=' or a key. */
+int mx_cli_add_label(mx_cli *cli, json_t *labels, const char *kv);
 
 /* Print JSON pretty (Docker's inspect style: 4 spaces) followed by a newline. */
 void mx_cli_print_json(FILE *f, const json_t *j);

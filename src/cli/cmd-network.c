@@ -14,22 +14,6 @@
 
 #define NETWORK_TABLE "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 
-static void rfc3339(char *buf, size_t len, int64_t t)
-{
-        time_t s = (time_t)t;
-        struct tm tm;
-
-        gmtime_r(&s, &tm);
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static json_t *labels_of(const char *text)
-{
-        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-
-        return j ? j : json_object();
-}
-
 static json_t *ls_row(const mx_network_info *n, bool no_trunc)
 {
         char created[64], id[80];
@@ -39,7 +23,7 @@ static json_t *ls_row(const mx_network_info *n, bool no_trunc)
         return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "ID", id, "Name", n->name, "Driver",
                          n->driver, "Scope", "local", "CreatedAt", created, "IPv6", "false",
                          "Internal", n->internal ? "true" : "false", "Labels",
-                         labels_of(n->labels_json));
+                         mx_cli_labels_json(n->labels_json));
 }
 
 static json_t *inspect_obj(mx_store *s, const mx_network_info *n)
@@ -49,7 +33,7 @@ static json_t *inspect_obj(mx_store *s, const mx_network_info *n)
         mx_network_attachment **atts = NULL;
         size_t na = 0;
 
-        rfc3339(created, sizeof(created), n->created);
+        mx_cli_rfc3339(created, sizeof(created), n->created);
         if (mx_network_attachments(&atts, &na, s, n->id, NULL) == 0) {
                 for (size_t i = 0; i < na; i++) {
                         char addr[80];
@@ -75,25 +59,12 @@ static json_t *inspect_obj(mx_store *s, const mx_network_info *n)
                         n->internal, "Attachable", 0, "Ingress", 0, "ConfigFrom", "Network", "",
                         "ContainerCount", (json_int_t)n->n_containers, "Options",
                         "com.docker.network.bridge.name", n->bridge, "Labels",
-                        labels_of(n->labels_json));
+                        mx_cli_labels_json(n->labels_json));
         if (obj)
                 json_object_set_new(obj, "Containers", containers);
         else
                 json_decref(containers);
         return obj;
-}
-
-static int add_label(mx_cli *cli, json_t *labels, const char *kv)
-{
-        const char *eq = strchr(kv, '=');
-        char *k;
-
-        if (!eq || eq == kv)
-                return mx_cli_usage_error(cli, "invalid label '%s': want KEY=VALUE", kv);
-        k = mx_cli_xasprintf("%.*s", (int)(eq - kv), kv);
-        json_object_set_new(labels, k, json_string(eq + 1));
-        free(k);
-        return 0;
 }
 
 /* What a dead container left behind is cleaned up by the next command that looks. */
@@ -140,7 +111,7 @@ static int cmd_network_create(mx_cli *cli, int argc, char **argv)
                         o.internal = 1;
                         break;
                 case 'L':
-                        r = add_label(cli, labels, optarg);
+                        r = mx_cli_add_label(cli, labels, optarg);
                         if (r) {
                                 json_decref(labels);
                                 return r;

@@ -12,23 +12,13 @@
 
 #define VOLUME_TABLE "table {{.Driver}}\t{{.Name}}"
 
-static json_t *labels_of(const char *text)
-{
-        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-
-        return j ? j : json_object();
-}
-
 static json_t *inspect_obj(const mx_volume_info *v)
 {
         char created[64];
-        time_t t = (time_t)v->created;
-        struct tm tm;
 
-        gmtime_r(&t, &tm);
-        strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        mx_cli_rfc3339(created, sizeof(created), v->created);
         return json_pack("{s:s,s:s,s:o,s:s,s:s,s:{},s:s}", "CreatedAt", created, "Driver",
-                         v->driver, "Labels", labels_of(v->labels_json), "Mountpoint",
+                         v->driver, "Labels", mx_cli_labels_json(v->labels_json), "Mountpoint",
                          v->mountpoint, "Name", v->name, "Options", "Scope", "local");
 }
 
@@ -56,20 +46,13 @@ static int cmd_volume_create(mx_cli *cli, int argc, char **argv)
                 case 'N':
                         o.name = optarg;
                         break;
-                case 'L': {
-                        const char *eq = strchr(optarg, '=');
-                        char *k;
-
-                        if (!eq || eq == optarg) {
+                case 'L':
+                        r = mx_cli_add_label(cli, labels, optarg);
+                        if (r) {
                                 json_decref(labels);
-                                return mx_cli_usage_error(cli, "invalid label '%s': want KEY=VALUE",
-                                                          optarg);
+                                return r;
                         }
-                        k = mx_cli_xasprintf("%.*s", (int)(eq - optarg), optarg);
-                        json_object_set_new(labels, k, json_string(eq + 1));
-                        free(k);
                         break;
-                }
                 default:
                         json_decref(labels);
                         return cli->exit_code;
@@ -147,7 +130,7 @@ static int cmd_volume_ls(mx_cli *cli, int argc, char **argv)
                 row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "Driver", list[i]->driver, "Name",
                                 list[i]->name, "Mountpoint", list[i]->mountpoint, "Scope", "local",
                                 "Size", "N/A", "Links", "N/A", "Labels",
-                                labels_of(list[i]->labels_json));
+                                mx_cli_labels_json(list[i]->labels_json));
                 if (mx_formatter_row(fmt, row, &err) < 0) {
                         json_decref(row);
                         r = mx_cli_error(cli, err);

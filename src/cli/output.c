@@ -254,6 +254,22 @@ void mx_cli_print_json(FILE *f, const json_t *j)
         free(s);
 }
 
+void mx_cli_rfc3339(char *buf, size_t len, int64_t t)
+{
+        time_t s = (time_t)t;
+        struct tm tm;
+
+        gmtime_r(&s, &tm);
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *mx_cli_labels_json(const char *text)
+{
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+        return j ? j : json_object();
+}
+
 /* ---- numbers ------------------------------------------------------------------------------ */
 
 int mx_cli_parse_u64(const char *s, uint64_t *out)

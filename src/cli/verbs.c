@@ -103,3 +103,16 @@ mx_formatter *mx_cli_formatter(mx_cli *cli, const char *format, const char *defa
         mx_error_free(err);
         return fmt;
 }
+
+int mx_cli_add_label(mx_cli *cli, json_t *labels, const char *kv)
+{
+        const char *eq = strchr(kv, '=');
+        char *k;
+
+        if (!eq || eq == kv)
+                return mx_cli_usage_error(cli, "invalid label '%s': want KEY=VALUE", kv);
+        k = mx_cli_xasprintf("%.*s", (int)(eq - kv), kv);
+        json_object_set_new(labels, k, json_string(eq + 1));
+        free(k);
+        return 0;
+}
