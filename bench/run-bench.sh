@@ -57,7 +57,7 @@ tar -C "$RFS" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@170000000
 
 # ---- a prepared bundle with myrmex's own config.json -------------------------------------
 BUNDLE=$WORK/bundle
-cid=$("$MX" create --name bundle-source busybox true)
+cid=$("$MX" create --network none --name bundle-source busybox true)
 mkdir -p "$BUNDLE"
 cp -a "$RFS" "$BUNDLE/rootfs"
 for f in hosts hostname resolv.conf; do cp "$ROOT/containers/$cid/$f" "$BUNDLE/$f"; done
