@@ -187,6 +187,12 @@ typedef int (*mx_cli_inspect_fn)(json_t **out, mx_store *s, const char *name, mx
  * pretty JSON array, or each object through the template. Returns the exit code (1 when any
  * name failed). */
 int mx_cli_inspect_verb(mx_cli *cli, int argc, char **argv, mx_cli_inspect_fn lookup);
+/* Remove name and say so (or print why not); nonzero when it failed. */
+typedef int (*mx_cli_remove_fn)(mx_cli *cli, mx_store *s, const char *name, void *userdata);
+/* The rest of `<object> rm NAME...` after its options (from optind): at least one name, then
+ * each through remove_fn, going on after failures. Returns the exit code (1 when any failed). */
+int mx_cli_remove_each(mx_cli *cli, int argc, char **argv, mx_cli_remove_fn remove_fn,
+                       void *userdata);
 /* A single object under --format: "json" (compact, in order) or a template, then a newline.
  * A template failure prints "myrmex: error: <what>: ..." and returns 1; else 0. */
 int mx_cli_print_formatted(mx_cli *cli, const json_t *v, const char *format, const char *what);

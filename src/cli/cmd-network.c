@@ -230,11 +230,23 @@ static int cmd_network_inspect(mx_cli *cli, int argc, char **argv)
         return mx_cli_inspect_verb(cli, argc, argv, inspect_one);
 }
 
+static int remove_one(mx_cli *cli, mx_store *s, const char *name, void *userdata)
+{
+        mx_error *err = NULL;
+        int r = 0;
+
+        (void)userdata;
+        if (mx_network_remove(s, name, &err) < 0)
+                r = mx_cli_error(cli, err);
+        else
+                printf("%s\n", name);
+        mx_error_free(err);
+        return r;
+}
+
 static int cmd_network_rm(mx_cli *cli, int argc, char **argv)
 {
-        mx_store *s = NULL;
-        mx_error *err = NULL;
-        int c, r = 0;
+        int c;
 
         while ((c = mx_cli_getopt(cli, argc, argv, "f", NULL)) != -1) {
                 switch (c) {
@@ -244,23 +256,7 @@ static int cmd_network_rm(mx_cli *cli, int argc, char **argv)
                         return cli->exit_code;
                 }
         }
-        if (mx_cli_want_args(cli, argc - optind, 1, -1))
-                return 2;
-        if (mx_cli_store(cli, &s, &err) < 0) {
-                r = mx_cli_error(cli, err);
-                mx_error_free(err);
-                return r;
-        }
-        for (int i = optind; i < argc; i++) {
-                if (mx_network_remove(s, argv[i], &err) < 0) {
-                        r = mx_cli_error(cli, err);
-                        mx_error_free(err);
-                        err = NULL;
-                } else {
-                        printf("%s\n", argv[i]);
-                }
-        }
-        return r;
+        return mx_cli_remove_each(cli, argc, argv, remove_one, NULL);
 }
 
 static int cmd_network_prune(mx_cli *cli, int argc, char **argv)

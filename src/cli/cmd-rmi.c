@@ -68,6 +68,11 @@ static int remove_one(mx_cli *cli, mx_store *s, const char *what, bool force)
         return 0;
 }
 
+static int remove_each_one(mx_cli *cli, mx_store *s, const char *name, void *userdata)
+{
+        return remove_one(cli, s, name, *(const bool *)userdata);
+}
+
 static int cmd_rmi(mx_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -76,9 +81,7 @@ static int cmd_rmi(mx_cli *cli, int argc, char **argv)
                 {0},
         };
         bool force = false;
-        mx_store *s = NULL;
-        mx_error *err = NULL;
-        int c, r = 0;
+        int c;
 
         while ((c = mx_cli_getopt(cli, argc, argv, "f", opts)) != -1) {
                 switch (c) {
@@ -91,18 +94,7 @@ static int cmd_rmi(mx_cli *cli, int argc, char **argv)
                         return cli->exit_code;
                 }
         }
-        if (mx_cli_want_args(cli, argc - optind, 1, -1))
-                return 2;
-        if (mx_cli_store(cli, &s, &err) < 0) {
-                r = mx_cli_error(cli, err);
-                mx_error_free(err);
-                return r;
-        }
-        for (int i = optind; i < argc; i++) {
-                if (remove_one(cli, s, argv[i], force))
-                        r = 1;
-        }
-        return r;
+        return mx_cli_remove_each(cli, argc, argv, remove_each_one, &force);
 }
 
 MX_CLI_COMMAND(rmi, "rmi", cmd_rmi, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images")

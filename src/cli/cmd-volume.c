@@ -164,6 +164,19 @@ static int cmd_volume_inspect(mx_cli *cli, int argc, char **argv)
         return mx_cli_inspect_verb(cli, argc, argv, inspect_one);
 }
 
+static int remove_one(mx_cli *cli, mx_store *s, const char *name, void *userdata)
+{
+        mx_error *err = NULL;
+        int r = 0;
+
+        if (mx_volume_remove(s, name, *(const bool *)userdata, &err) < 0)
+                r = mx_cli_error(cli, err);
+        else
+                printf("%s\n", name);
+        mx_error_free(err);
+        return r;
+}
+
 static int cmd_volume_rm(mx_cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -171,9 +184,7 @@ static int cmd_volume_rm(mx_cli *cli, int argc, char **argv)
                 {0},
         };
         bool force = false;
-        mx_store *s = NULL;
-        mx_error *err = NULL;
-        int c, r = 0;
+        int c;
 
         while ((c = mx_cli_getopt(cli, argc, argv, "f", opts)) != -1) {
                 switch (c) {
@@ -184,23 +195,7 @@ static int cmd_volume_rm(mx_cli *cli, int argc, char **argv)
                         return cli->exit_code;
                 }
         }
-        if (mx_cli_want_args(cli, argc - optind, 1, -1))
-                return 2;
-        if (mx_cli_store(cli, &s, &err) < 0) {
-                r = mx_cli_error(cli, err);
-                mx_error_free(err);
-                return r;
-        }
-        for (int i = optind; i < argc; i++) {
-                if (mx_volume_remove(s, argv[i], force, &err) < 0) {
-                        r = mx_cli_error(cli, err);
-                        mx_error_free(err);
-                        err = NULL;
-                } else {
-                        printf("%s\n", argv[i]);
-                }
-        }
-        return r;
+        return mx_cli_remove_each(cli, argc, argv, remove_one, &force);
 }
 
 static int cmd_volume_prune(mx_cli *cli, int argc, char **argv)

@@ -116,3 +116,24 @@ int mx_cli_add_label(mx_cli *cli, json_t *labels, const char *kv)
         free(k);
         return 0;
 }
+
+int mx_cli_remove_each(mx_cli *cli, int argc, char **argv, mx_cli_remove_fn remove_fn,
+                       void *userdata)
+{
+        mx_store *s = NULL;
+        mx_error *err = NULL;
+        int r = 0;
+
+        if (mx_cli_want_args(cli, argc - optind, 1, -1))
+                return 2;
+        if (mx_cli_store(cli, &s, &err) < 0) {
+                r = mx_cli_error(cli, err);
+                mx_error_free(err);
+                return r;
+        }
+        for (int i = optind; i < argc; i++) {
+                if (remove_fn(cli, s, argv[i], userdata))
+                        r = 1;
+        }
+        return r;
+}
