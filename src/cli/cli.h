@@ -168,6 +168,9 @@ void mx_formatter_free(mx_formatter *f);
  * "invalid --format: <why>" with the usage line and returns NULL (the verb exits 2). */
 mx_formatter *mx_cli_formatter(mx_cli *cli, const char *format, const char *default_table,
                                const json_t *headers);
+/* mx_formatter_row taking row; when a template fails prints "myrmex: error: [<what>: ]..."
+ * and returns 1, else 0. */
+int mx_cli_formatter_put(mx_cli *cli, mx_formatter *f, json_t *row, const char *what);
 
 /* Render one template against one value into a malloc'ed string. */
 int mx_template_render(char **out, const char *tmpl, const json_t *value, mx_error **err);

@@ -271,12 +271,9 @@ static int cmd_images(mx_cli *cli, int argc, char **argv)
                         row = mx_cli_image_row(rec, tag, no_trunc, now);
                         if (!row)
                                 abort();
-                        if (mx_formatter_row(fmt, row, &err) < 0) {
-                                json_decref(row);
-                                r = mx_cli_fail(cli, err, "format");
+                        r = mx_cli_formatter_put(cli, fmt, row, "format");
+                        if (r)
                                 goto out;
-                        }
-                        json_decref(row);
                 }
         }
         mx_formatter_end(fmt);

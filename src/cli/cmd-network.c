@@ -197,12 +197,9 @@ static int cmd_network_ls(mx_cli *cli, int argc, char **argv)
                         continue;
                 }
                 row = ls_row(list[i], no_trunc);
-                if (mx_formatter_row(fmt, row, &err) < 0) {
-                        json_decref(row);
-                        r = mx_cli_error(cli, err);
+                r = mx_cli_formatter_put(cli, fmt, row, NULL);
+                if (r)
                         goto out;
-                }
-                json_decref(row);
         }
         if (fmt)
                 mx_formatter_end(fmt);

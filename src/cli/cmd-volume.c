@@ -131,12 +131,9 @@ static int cmd_volume_ls(mx_cli *cli, int argc, char **argv)
                                 list[i]->name, "Mountpoint", list[i]->mountpoint, "Scope", "local",
                                 "Size", "N/A", "Links", "N/A", "Labels",
                                 mx_cli_labels_json(list[i]->labels_json));
-                if (mx_formatter_row(fmt, row, &err) < 0) {
-                        json_decref(row);
-                        r = mx_cli_error(cli, err);
+                r = mx_cli_formatter_put(cli, fmt, row, NULL);
+                if (r)
                         goto out;
-                }
-                json_decref(row);
         }
         if (fmt)
                 mx_formatter_end(fmt);

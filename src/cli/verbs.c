@@ -104,6 +104,18 @@ mx_formatter *mx_cli_formatter(mx_cli *cli, const char *format, const char *defa
         return fmt;
 }
 
+int mx_cli_formatter_put(mx_cli *cli, mx_formatter *f, json_t *row, const char *what)
+{
+        mx_error *err = NULL;
+        int r = 0;
+
+        if (mx_formatter_row(f, row, &err) < 0)
+                r = what ? mx_cli_fail(cli, err, "%s", what) : mx_cli_error(cli, err);
+        json_decref(row);
+        mx_error_free(err);
+        return r;
+}
+
 int mx_cli_add_label(mx_cli *cli, json_t *labels, const char *kv)
 {
         const char *eq = strchr(kv, '=');
