@@ -30,6 +30,7 @@
 #include <myrmex/error.h>
 #include <myrmex/log.h>
 #include <myrmex/progress.h>
+#include <myrmex/registry.h>
 #include <myrmex/store.h>
 
 #define MX_CLI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -242,6 +243,18 @@ json_t *mx_cli_image_row(const mx_image_record *rec, const char *tag_ref, bool n
 bool mx_cli_confirm(mx_cli *cli, const char *warning);
 /* Docker's "Deleted Images: ... Total reclaimed space: X" for a prune report. */
 void mx_cli_print_prune(const mx_store_prune_report *rep);
+
+/* ---- registry options (pull, push, login, registry) ------------------------------------ */
+
+/* Options every registry verb takes (--tls-verify, --cert-dir, --authfile, --creds; the
+ * codes are in cmd-registry.c). Returns 1 when c was one, 0 when not, 2 after a usage error. */
+int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
+
+/* The option code of --parallel N (1 to 64, k/m/g allowed) for pull and push. */
+#define MX_CLI_OPT_PARALLEL 0x7111
+/* What pull and push share: the registry options, -q (sets *quiet) and --parallel. Returns
+ * 1 when c was one, 0 when not, 2 after a usage error. */
+int mx_cli_transfer_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg, int *quiet);
 
 /* ---- info sections ------------------------------------------------------------------------ */
 

@@ -12,9 +12,6 @@
 #define OPT_AUTHFILE   0x7103
 #define OPT_PLATFORM   0x7105
 #define OPT_NO_UNPACK  0x7110
-#define OPT_PARALLEL   0x7111
-
-int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
 
 static int cmd_pull(mx_cli *cli, int argc, char **argv)
 {
@@ -25,7 +22,7 @@ static int cmd_pull(mx_cli *cli, int argc, char **argv)
                 {"creds", required_argument, NULL, 0x7109},
                 {"platform", required_argument, NULL, OPT_PLATFORM},
                 {"no-unpack", no_argument, NULL, OPT_NO_UNPACK},
-                {"parallel", required_argument, NULL, OPT_PARALLEL},
+                {"parallel", required_argument, NULL, MX_CLI_OPT_PARALLEL},
                 {"quiet", no_argument, NULL, 'q'},
                 {0},
         };
@@ -33,27 +30,18 @@ static int cmd_pull(mx_cli *cli, int argc, char **argv)
         mx_registry_result *res = NULL;
         mx_store *s = NULL;
         mx_error *err = NULL;
-        uint64_t num = 0;
         int c, k, quiet = 0, r = 0;
 
         o.unpack = 1;
         while ((c = mx_cli_getopt(cli, argc, argv, "q", longopts)) != -1) {
-                k = mx_cli__registry_opt(cli, &o, c, optarg);
+                k = mx_cli_transfer_opt(cli, &o, c, optarg, &quiet);
                 if (k == 2)
                         return 2;
                 if (k == 1)
                         continue;
                 switch (c) {
-                case 'q':
-                        quiet = 1;
-                        break;
                 case OPT_NO_UNPACK:
                         o.unpack = 0;
-                        break;
-                case OPT_PARALLEL:
-                        if (mx_cli_parse_count(optarg, &num) < 0 || num == 0 || num > 64)
-                                return mx_cli_usage_error(cli, "invalid --parallel '%s'", optarg);
-                        o.parallel = (int)num;
                         break;
                 default:
                         return cli->exit_code;

@@ -12,9 +12,6 @@
 #define OPT_CERT_DIR   0x7102
 #define OPT_AUTHFILE   0x7103
 #define OPT_CHUNK      0x7112
-#define OPT_PARALLEL   0x7111
-
-int mx_cli__registry_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg);
 
 static int cmd_push(mx_cli *cli, int argc, char **argv)
 {
@@ -24,7 +21,7 @@ static int cmd_push(mx_cli *cli, int argc, char **argv)
                 {"authfile", required_argument, NULL, OPT_AUTHFILE},
                 {"creds", required_argument, NULL, 0x7109},
                 {"chunk-size", required_argument, NULL, OPT_CHUNK},
-                {"parallel", required_argument, NULL, OPT_PARALLEL},
+                {"parallel", required_argument, NULL, MX_CLI_OPT_PARALLEL},
                 {"quiet", no_argument, NULL, 'q'},
                 {0},
         };
@@ -37,24 +34,16 @@ static int cmd_push(mx_cli *cli, int argc, char **argv)
         int c, k, quiet = 0, r = 0;
 
         while ((c = mx_cli_getopt(cli, argc, argv, "q", longopts)) != -1) {
-                k = mx_cli__registry_opt(cli, &o, c, optarg);
+                k = mx_cli_transfer_opt(cli, &o, c, optarg, &quiet);
                 if (k == 2)
                         return 2;
                 if (k == 1)
                         continue;
                 switch (c) {
-                case 'q':
-                        quiet = 1;
-                        break;
                 case OPT_CHUNK:
                         if (mx_cli_parse_count(optarg, &num) < 0)
                                 return mx_cli_usage_error(cli, "invalid --chunk-size '%s'", optarg);
                         o.chunk_size = num;
-                        break;
-                case OPT_PARALLEL:
-                        if (mx_cli_parse_count(optarg, &num) < 0 || num == 0 || num > 64)
-                                return mx_cli_usage_error(cli, "invalid --parallel '%s'", optarg);
-                        o.parallel = (int)num;
                         break;
                 default:
                         return cli->exit_code;

@@ -149,3 +149,26 @@ int mx_cli_remove_each(mx_cli *cli, int argc, char **argv, mx_cli_remove_fn remo
         }
         return r;
 }
+
+int mx_cli_transfer_opt(mx_cli *cli, mx_registry_opts *o, int c, char *arg, int *quiet)
+{
+        uint64_t num = 0;
+        int k = mx_cli__registry_opt(cli, o, c, arg);
+
+        if (k)
+                return k;
+        switch (c) {
+        case 'q':
+                *quiet = 1;
+                return 1;
+        case MX_CLI_OPT_PARALLEL:
+                if (mx_cli_parse_count(arg, &num) < 0 || num == 0 || num > 64) {
+                        (void)mx_cli_usage_error(cli, "invalid --parallel '%s'", arg);
+                        return 2;
+                }
+                o->parallel = (int)num;
+                return 1;
+        default:
+                return 0;
+        }
+}
