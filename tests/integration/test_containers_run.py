@@ -328,7 +328,7 @@ class TestVerbs(ContainerCase):
             "run", "--rm", "-e", "A=1", "--env-file", envf, "-w", "/tmp", "-u", "65534:65534",
             "--hostname", "boxy", "--add-host", "db:10.1.2.3", "-v", vol + ":/data:ro",
             "--tmpfs", "/scratch:size=1m", "busybox", "sh", "-c",
-            "echo $A $FROMFILE; pwd; id -u; id -g; hostname; grep db /etc/hosts; "
+            "echo $A $FROMFILE; pwd; id -u; id -g; hostname; grep -w db /etc/hosts; "
             "cat /data/f; touch /data/x 2>/dev/null && echo rw || echo ro; "
             "mount | grep ' /scratch ' | cut -d' ' -f5")
         self.assertEqual(cp.stdout.splitlines(), [
