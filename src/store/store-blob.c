@@ -85,11 +85,9 @@ int mx_store_blob_writer_new(mx_store_blob_writer **out, mx_store *s, mx_error *
         cleanup(mx_store_blob_writer_freep) mx_store_blob_writer *w = NULL;
         int r;
 
-        r = store_check_handle(s, err);
+        r = store_check_handle_out(s, out, err);
         if (r < 0)
                 return r;
-        if (!out)
-                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         r = mx_store__lock_shared(s, err);
         if (r < 0)
                 return r;
@@ -260,11 +258,9 @@ int mx_store_blob_path(mx_store *s, const char *digest, char **out, mx_error **e
         char *p;
         int r;
 
-        r = store_check_handle(s, err);
+        r = store_check_handle_out(s, out, err);
         if (r < 0)
                 return r;
-        if (!out)
-                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         r = mx_store__check_digest(digest, NULL, err);
         if (r < 0)
                 return r;

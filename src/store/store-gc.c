@@ -880,11 +880,9 @@ int mx_store_df(mx_store *s, mx_store_df_report *out, mx_error **err)
         mx_store_df_report rep;
         int r;
 
-        r = store_check_handle(s, err);
+        r = store_check_handle_out(s, out, err);
         if (r < 0)
                 return r;
-        if (!out)
-                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         memset(&rep, 0, sizeof(rep));
         r = store_begin_read(s, err);
         if (r < 0)
@@ -1001,11 +999,9 @@ int mx_store_prune(mx_store *s, int all, mx_store_prune_report **out, mx_error *
         cleanup(mx_store_prune_report_freep) mx_store_prune_report *rep = NULL;
         int r;
 
-        r = store_check_handle(s, err);
+        r = store_check_handle_out(s, out, err);
         if (r < 0)
                 return r;
-        if (!out)
-                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         r = store_refuse_in_transaction(s, "prune", err);
         if (r < 0)
                 return r;

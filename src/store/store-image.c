@@ -328,11 +328,9 @@ int mx_store_image_get(mx_store *s, const char *what, mx_image_record **out, mx_
         cleanup_free char *id = NULL;
         int r;
 
-        r = store_check_handle(s, err);
+        r = store_check_handle_out(s, out, err);
         if (r < 0)
                 return r;
-        if (!out)
-                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         r = begin_read(s, err);
         if (r < 0)
                 return r;
@@ -1071,11 +1069,9 @@ int mx_store_layer_dir(mx_store *s, const char *chain_id, char **out, mx_error *
         char *p;
         int r;
 
-        r = store_check_handle(s, err);
+        r = store_check_handle_out(s, out, err);
         if (r < 0)
                 return r;
-        if (!out)
-                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
         r = mx_store__check_digest(chain_id, "chain ID", err);
         if (r < 0)
                 return r;

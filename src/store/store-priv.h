@@ -36,6 +36,9 @@ MX_DEFINE_FREEP(mx_ref, mx_ref_free)
 /* Check the handle; returns MX_EINVAL (domain STORE) when s is NULL or not a store. */
 int store_check_handle(const mx_store *s, mx_error **err);
 
+/* The same, and MX_EINVAL when the output pointer of a query is NULL. */
+int store_check_handle_out(const mx_store *s, const void *out, mx_error **err);
+
 /* root/blobs/sha256/<hex> of a digest already validated. */
 char *store_blob_file(mx_store *s, const char *digest);
 

@@ -90,6 +90,17 @@ int store_check_handle(const mx_store *s, mx_error **err)
         return 0;
 }
 
+int store_check_handle_out(const mx_store *s, const void *out, mx_error **err)
+{
+        int r = store_check_handle(s, err);
+
+        if (r < 0)
+                return r;
+        if (!out)
+                return mx_error_set(err, MX_EINVAL, MX_D_STORE, 0, "invalid argument");
+        return 0;
+}
+
 int mx_store_default_root(char **out, mx_error **err)
 {
         const char *env = getenv("MYRMEX_ROOT");
