@@ -196,6 +196,27 @@ static int check_layer_type(const mx_descriptor *d, size_t i, const char *doc, m
                                      mx_image__excerpt(ex, d->media_type));
 }
 
+/* The shared head of both parsers: bounded JSON, schemaVersion 2, the effective media type. */
+static int load_document(json_t **j_out, const char **mt_out, const char *data, size_t len,
+                         const char *declared_media_type, int is_index, const char *doc,
+                         mx_error **err)
+{
+        cleanup_json json_t *j = NULL;
+        int r;
+
+        r = mx_image__load_json(&j, data, len, MX_MANIFEST_MAX_BYTES, doc, err);
+        if (r < 0)
+                return r;
+        r = parse_schema_version(j, doc, err);
+        if (r < 0)
+                return r;
+        r = resolve_media_type(mt_out, j, declared_media_type, is_index, doc, err);
+        if (r < 0)
+                return r;
+        *j_out = TAKE_PTR(j);
+        return 0;
+}
+
 int mx_manifest_parse(mx_manifest **out, const void *data, size_t len,
                       const char *declared_media_type, mx_error **err)
 {
@@ -208,13 +229,7 @@ int mx_manifest_parse(mx_manifest **out, const void *data, size_t len,
 
         if (!out)
                 return mx_error_set(err, MX_EINVAL, MX_D_IMAGE, 0, "parse manifest: no output");
-        r = mx_image__load_json(&j, data, len, MX_MANIFEST_MAX_BYTES, doc, err);
-        if (r < 0)
-                return r;
-        r = parse_schema_version(j, doc, err);
-        if (r < 0)
-                return r;
-        r = resolve_media_type(&mt, j, declared_media_type, 0, doc, err);
+        r = load_document(&j, &mt, data, len, declared_media_type, 0, doc, err);
         if (r < 0)
                 return r;
         docker = mx_media_type_is_docker(mt);
@@ -564,13 +579,7 @@ int mx_index_parse(mx_index **out, const void *data, size_t len, const char *dec
 
         if (!out)
                 return mx_error_set(err, MX_EINVAL, MX_D_IMAGE, 0, "parse index: no output");
-        r = mx_image__load_json(&j, data, len, MX_MANIFEST_MAX_BYTES, doc, err);
-        if (r < 0)
-                return r;
-        r = parse_schema_version(j, doc, err);
-        if (r < 0)
-                return r;
-        r = resolve_media_type(&mt, j, declared_media_type, 1, doc, err);
+        r = load_document(&j, &mt, data, len, declared_media_type, 1, doc, err);
         if (r < 0)
                 return r;
         docker = mx_media_type_is_docker(mt);
